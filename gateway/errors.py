@@ -1,0 +1,41 @@
+"""The one exception tree of Linegate.
+
+Errors caused by outside input (files, frames, socket messages, configs) also
+subclass ValueError and say what was wrong: the field or item, the value and,
+where bytes were read, the byte offset. Errors a caller makes by misusing an
+API are ``UsageError``. The command line maps these classes to exit codes in
+one place (gateway.tools.cli).
+"""
+
+
+class LinegateError(Exception):
+    """Root of every error Linegate raises on purpose."""
+
+
+class UsageError(LinegateError):
+    """The caller misused an API: wrong type, shape, state or parameter."""
+
+
+class NativeError(LinegateError):
+    """The compiled core is missing, stale, or returned an unexpected code."""
+
+
+class InputError(LinegateError, ValueError):
+    """Outside input is malformed. Names the source, the field, the value and the offset."""
+
+    def __init__(self, message, *, source=None, field=None, value=None, offset=None):
+        self.source = source
+        self.field = field
+        self.value = value
+        self.offset = offset
+        where = []
+        if source is not None:
+            where.append(str(source))
+        if offset is not None:
+            where.append(f"byte {offset}")
+        prefix = ": ".join([", ".join(where)]) + ": " if where else ""
+        super().__init__(prefix + message)
+
+
+class AudioFormatError(InputError):
+    """An audio file is not a WAV file we can read, or is damaged."""

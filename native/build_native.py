@@ -1,0 +1,60 @@
+"""cffi build of the C core into ``gateway._native`` (API mode, out of line).
+
+pip runs this through setup.py's ``cffi_modules``. The cdef is not retyped:
+it is the text between ``/* cdef-begin */`` and ``/* cdef-end */`` in each
+header, with struct bodies marked ``/* cdef-opaque */`` shown as ``{ ...; }``
+so that Python can allocate them without depending on their fields.
+"""
+
+import os
+import re
+import sys
+
+import cffi
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# Order matters: a header's types must be declared before they are used.
+HEADERS = ["lg_common.h", "g711.h", "tone_gen.h", "dtmf.h", "dtmf_gen.h", "dtmf_rx.h"]
+SOURCES = ["lg_common.c", "g711.c", "tone_gen.c", "dtmf.c", "dtmf_gen.c", "dtmf_rx.c"]
+
+_REGION = re.compile(r"/\* cdef-begin \*/(.*?)/\* cdef-end \*/", re.S)
+_OPAQUE = re.compile(r"\{\s*/\* cdef-opaque \*/.*?\n\}", re.S)
+
+
+def cdef_text():
+    parts = []
+    for name in HEADERS:
+        with open(os.path.join(HERE, name), encoding="utf-8") as f:
+            text = f.read()
+        regions = _REGION.findall(text)
+        if not regions:
+            raise RuntimeError(f"native/{name}: no cdef-begin/cdef-end region")
+        for region in regions:
+            region = _OPAQUE.sub("{ ...; }", region)
+            parts.append(region)
+    return "\n".join(parts)
+
+
+def _compile_args():
+    args = ["-std=c99", "-O3", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+    if os.environ.get("LINEGATE_NATIVE_DEBUG"):
+        args += ["-O0", "-g", "-fsanitize=address,undefined", "-fno-omit-frame-pointer"]
+    return args
+
+
+ffibuilder = cffi.FFI()
+ffibuilder.cdef(cdef_text())
+ffibuilder.set_source(
+    "gateway._native",
+    "".join(f'#include "{h}"\n' for h in HEADERS),
+    sources=[os.path.relpath(os.path.join(HERE, s)) for s in SOURCES],
+    include_dirs=[os.path.relpath(HERE)],
+    depends=[os.path.relpath(os.path.join(HERE, h)) for h in HEADERS],
+    extra_compile_args=_compile_args(),
+    extra_link_args=["-fsanitize=address,undefined"] if os.environ.get("LINEGATE_NATIVE_DEBUG") else [],
+    libraries=["m"],
+)
+
+if __name__ == "__main__":
+    sys.stdout.write(cdef_text())

@@ -1,0 +1,674 @@
+/* DTMF receiver for many channels at once; the design is in dtmf_rx.h. */
+#include "dtmf_rx.h"
+#include "g711.h"
+
+#include <math.h>
+#include <string.h>
+
+#define M LG_DTMF_SUBBLOCK
+#define W LG_DTMF_WINDOW
+#define L (M * W) /* samples per analysis window */
+#define RING LG_DTMF_RING
+
+/* A sub-block counts as fully covered by the tone when its amplitude is at
+ * least FULL_RATIO of the digit's strongest sub-block; below EDGE_FLOOR it is
+ * taken as noise when digit edges are placed. */
+#define FULL_RATIO 0.7f
+#define EDGE_FLOOR 0.2f
+/* Power loss of the window at the largest frequency offset it must accept
+ * (2.5 % at 1633 Hz costs 5.5 dB); the cheap first test allows this much. */
+#define QUICK_LOSS 0.25f
+/* A window may be this little tone and still count for a key; what a key
+ * needs on average is decided when it is confirmed. */
+#define WINDOW_FRACTION_FLOOR 0.1f
+/* Before a key begins, the window just ahead of it may hold at most this
+ * much of the key's steady power at either of its frequencies. */
+#define MAX_ONSET_RATIO 0.5f
+/* One window's frequency may stray this much further than the key's mean
+ * may: noise moves single estimates, a real keypad's tones do not move. */
+#define WINDOW_DEV_MARGIN 1.25f
+/* A key buried in speech (mean share below min_tone_fraction): the evidence
+ * it needs instead. Chosen on the corpus' dev split where talk-off and
+ * buried keys overlap least; see DEVELOPERS.md for the measurements. */
+#define BURIED_MIN_FRACTION 0.15f
+#define BURIED_MAX_ONSET_RATIO 0.1f
+#define BURIED_MIN_PEAK_DB 8.0f
+#define BURIED_MAX_DEV_SPAN 0.010f
+#define BURIED_MIN_WINDOWS 10
+
+static const float PI_F = 3.14159265358979f;
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+/* One build for every x86-64; the loader picks the AVX2+FMA clone where the
+ * CPU has it. Elsewhere (Cortex-M, other compilers) plain C99 is built. */
+#define LG_MULTIVERSION __attribute__((target_clones("arch=haswell", "default")))
+#else
+#define LG_MULTIVERSION
+#endif
+
+#if defined(__GNUC__)
+typedef float v8f __attribute__((vector_size(LG_LANE * sizeof(float))));
+#define HAVE_V8F 1
+#endif
+
+void lg_dtmf_rx_params_default(lg_dtmf_rx_params *p)
+{
+    p->min_level_dbm0 = -38.0f;
+    p->max_normal_twist_db = 10.0f;
+    p->max_reverse_twist_db = 6.0f;
+    p->max_freq_dev_pct = 2.0f;
+    p->min_tone_fraction = 0.55f;
+    p->min_peak_ratio_db = 3.0f;
+    p->min_on_ms = 32;
+    p->min_off_ms = 40;
+}
+
+static float db_to_power_ratio(float db)
+{
+    return powf(10.0f, db / 10.0f);
+}
+
+int lg_dtmf_rx_desc_init(lg_dtmf_rx_desc *d, const lg_dtmf_rx_params *p)
+{
+    if (!d || !p)
+        return LG_E_ARG;
+    if (!(p->min_level_dbm0 >= -70.0f && p->min_level_dbm0 <= 0.0f) ||
+        !(p->max_normal_twist_db >= 0.0f && p->max_normal_twist_db <= 20.0f) ||
+        !(p->max_reverse_twist_db >= 0.0f && p->max_reverse_twist_db <= 20.0f) ||
+        !(p->max_freq_dev_pct >= 0.5f && p->max_freq_dev_pct <= 5.0f) ||
+        !(p->min_tone_fraction > 0.0f && p->min_tone_fraction <= 1.0f) ||
+        !(p->min_peak_ratio_db >= 0.0f && p->min_peak_ratio_db <= 40.0f) ||
+        p->min_on_ms < 20 || p->min_on_ms > 1000 || p->min_off_ms < 20 || p->min_off_ms > 1000)
+        return LG_E_RANGE;
+
+    memset(d, 0, sizeof(*d));
+    float peak = lg_dbm0_to_peak(p->min_level_dbm0);
+    d->min_power = 0.5f * peak * peak;
+    d->normal_twist = db_to_power_ratio(p->max_normal_twist_db);
+    d->reverse_twist = db_to_power_ratio(p->max_reverse_twist_db);
+    d->tone_fraction = p->min_tone_fraction;
+    d->max_mean_dev = p->max_freq_dev_pct / 100.0f;
+    d->peak_ratio = db_to_power_ratio(p->min_peak_ratio_db);
+    d->min_on_samples = p->min_on_ms * LG_SAMPLE_RATE / 1000;
+    /* A pause of P ms spoils about (P + 6) / 5 windows; a dropout under P / 2
+     * spoils at most (P / 2 + 6) / 5. End a digit half way between. */
+    d->end_windows = (p->min_off_ms - 5) / 5;
+    if (d->end_windows < 2)
+        d->end_windows = 2;
+    for (int b = 0; b < LG_DTMF_BINS; b++) {
+        float hz = (b < 4) ? lg_dtmf_row_hz[b] : lg_dtmf_col_hz[b - 4];
+        double w = 2.0 * 3.14159265358979323846 * hz / LG_SAMPLE_RATE;
+        d->bin_hz[b] = hz;
+        d->max_dev_hz[b] = hz * WINDOW_DEV_MARGIN * p->max_freq_dev_pct / 100.0f;
+        d->coef[b] = (float)(2.0 * cos(w));
+        d->x_rot1_re[b] = (float)cos(-w * (M - 1));
+        d->x_rot1_im[b] = (float)sin(-w * (M - 1));
+        d->x_rot2_re[b] = (float)cos(-w * M);
+        d->x_rot2_im[b] = (float)sin(-w * M);
+        d->w_rot1_re[b] = (float)cos(-w * M);
+        d->w_rot1_im[b] = (float)sin(-w * M);
+        d->w_rot2_re[b] = (float)cos(-2.0 * w * M);
+        d->w_rot2_im[b] = (float)sin(-2.0 * w * M);
+    }
+    return LG_OK;
+}
+
+static void clear_lane_column(lg_dtmf_rx_lane *lane, int i)
+{
+    for (int b = 0; b < LG_DTMF_BINS; b++) {
+        lane->s1[b][i] = lane->s2[b][i] = 0.0f;
+        lane->y_re[b][i] = lane->y_im[b][i] = 0.0f;
+        for (int h = 0; h < W; h++)
+            lane->y_pow[h][b][i] = 0.0f;
+        for (int h = 0; h < W - 1; h++)
+            lane->x_re[h][b][i] = lane->x_im[h][b][i] = 0.0f;
+    }
+    lane->energy[i] = 0.0f;
+    for (int h = 0; h < W - 1; h++)
+        lane->e_hist[h][i] = 0.0f;
+}
+
+static void clear_state(lg_dtmf_rx_state *st, int32_t pos)
+{
+    memset(st, 0, sizeof(*st));
+    st->phase = LG_DTMF_IDLE;
+    st->key = -1;
+    /* Channel time 0 is now; the bank's current sub-block began `pos` ago. */
+    st->origin = -(int64_t)pos;
+}
+
+int lg_dtmf_rx_bank_init(lg_dtmf_rx_bank *bank, lg_dtmf_rx_lane *lanes, lg_dtmf_rx_state *states,
+                         int channels)
+{
+    if (!bank || !lanes || !states || channels < 1)
+        return LG_E_ARG;
+    bank->samples = 0;
+    bank->pos = 0;
+    bank->channels = channels;
+    int nlanes = (channels + LG_LANE - 1) / LG_LANE;
+    memset(lanes, 0, sizeof(*lanes) * (size_t)nlanes);
+    for (int c = 0; c < channels; c++)
+        clear_state(&states[c], 0);
+    return LG_OK;
+}
+
+int lg_dtmf_rx_reset(lg_dtmf_rx_bank *bank, lg_dtmf_rx_lane *lanes, lg_dtmf_rx_state *states,
+                     int channel)
+{
+    if (!bank || !lanes || !states || channel < 0 || channel >= bank->channels)
+        return LG_E_ARG;
+    clear_lane_column(&lanes[channel / LG_LANE], channel % LG_LANE);
+    clear_state(&states[channel], bank->pos);
+    return LG_OK;
+}
+
+int lg_dtmf_rx_max_events(int channels, int nsamples)
+{
+    if (channels < 1 || nsamples < 0)
+        return LG_E_ARG;
+    /* At most two events per channel per completed sub-block. */
+    int64_t bound = (int64_t)channels * 2 * ((int64_t)nsamples / M + 1);
+    if (bound > 0x7FFFFFFF)
+        return LG_E_RANGE;
+    return (int)bound;
+}
+
+/* ---- the per-sample kernel -------------------------------------------- */
+
+/* Runs the eight Goertzel filters and the energy sum of LG_LANE channels over
+ * `n` samples; x is [n][LG_LANE]. */
+LG_MULTIVERSION
+static void goertzel_lane(const float *coef, lg_dtmf_rx_lane *lane, const float (*x)[LG_LANE], int n)
+{
+#ifdef HAVE_V8F
+    v8f s1[LG_DTMF_BINS], s2[LG_DTMF_BINS], c[LG_DTMF_BINS], e;
+    for (int b = 0; b < LG_DTMF_BINS; b++) {
+        memcpy(&s1[b], lane->s1[b], sizeof(v8f));
+        memcpy(&s2[b], lane->s2[b], sizeof(v8f));
+        c[b] = (v8f){0} + coef[b];
+    }
+    memcpy(&e, lane->energy, sizeof(v8f));
+    for (int t = 0; t < n; t++) {
+        v8f xv;
+        memcpy(&xv, x[t], sizeof(v8f));
+        e += xv * xv;
+        for (int b = 0; b < LG_DTMF_BINS; b++) {
+            v8f s0 = xv + c[b] * s1[b] - s2[b];
+            s2[b] = s1[b];
+            s1[b] = s0;
+        }
+    }
+    for (int b = 0; b < LG_DTMF_BINS; b++) {
+        memcpy(lane->s1[b], &s1[b], sizeof(v8f));
+        memcpy(lane->s2[b], &s2[b], sizeof(v8f));
+    }
+    memcpy(lane->energy, &e, sizeof(v8f));
+#else
+    for (int t = 0; t < n; t++) {
+        for (int i = 0; i < LG_LANE; i++)
+            lane->energy[i] += x[t][i] * x[t][i];
+        for (int b = 0; b < LG_DTMF_BINS; b++) {
+            for (int i = 0; i < LG_LANE; i++) {
+                float s0 = x[t][i] + coef[b] * lane->s1[b][i] - lane->s2[b][i];
+                lane->s2[b][i] = lane->s1[b][i];
+                lane->s1[b][i] = s0;
+            }
+        }
+    }
+#endif
+}
+
+/* Copies `n` samples of the lane's channels from row-major input into
+ * [n][LG_LANE] floats, decoding G.711 on the way; absent channels read 0. */
+static void gather_lane(const void *samples, int encoding, int stride, int first_channel, int nvalid,
+                        int offset, int n, float (*x)[LG_LANE])
+{
+    for (int i = 0; i < LG_LANE; i++) {
+        if (i >= nvalid) {
+            for (int t = 0; t < n; t++)
+                x[t][i] = 0.0f;
+            continue;
+        }
+        size_t row = (size_t)(first_channel + i) * (size_t)stride + (size_t)offset;
+        if (encoding == LG_ENC_S16) {
+            const int16_t *in = (const int16_t *)samples + row;
+            for (int t = 0; t < n; t++)
+                x[t][i] = (float)in[t];
+        } else {
+            const uint8_t *in = (const uint8_t *)samples + row;
+            const int16_t *table = (encoding == LG_ENC_ULAW) ? lg_g711_ulaw_table : lg_g711_alaw_table;
+            for (int t = 0; t < n; t++)
+                x[t][i] = (float)table[in[t]];
+        }
+    }
+}
+
+/* ---- decisions, once per sub-block ------------------------------------ */
+
+typedef struct {
+    float x_re[LG_DTMF_BINS][LG_LANE], x_im[LG_DTMF_BINS][LG_LANE];
+    float y_re[LG_DTMF_BINS][LG_LANE], y_im[LG_DTMF_BINS][LG_LANE];
+    float power[LG_DTMF_BINS][LG_LANE];
+    float window_energy[LG_LANE];
+} subblock_result;
+
+typedef struct {
+    lg_event *events;
+    int count;
+} event_sink;
+
+static void emit(event_sink *sink, int channel, int key, int flags, int64_t start, int64_t end)
+{
+    lg_event *ev = &sink->events[sink->count++];
+    ev->channel = channel;
+    ev->kind = LG_EVENT_DTMF;
+    ev->value = (unsigned char)lg_dtmf_keys[key];
+    ev->flags = flags;
+    ev->start = start < 0 ? 0 : start;
+    ev->end = end;
+}
+
+/* Power gain of the L-sample rectangular window for a tone `dev_hz` off the
+ * frequency it is tuned to. */
+static float window_gain(float dev_hz)
+{
+    float a = PI_F * dev_hz / LG_SAMPLE_RATE;
+    if (fabsf(a) < 1e-6f)
+        return 1.0f;
+    float g = sinf(a * L) / (L * sinf(a));
+    return g * g;
+}
+
+/* Frequency offset (Hz) of the tone in bin b from the window's phase advance
+ * over one sub-block; NAN when there is nothing to measure. */
+static float bin_offset_hz(const lg_dtmf_rx_desc *d, const subblock_result *r, const lg_dtmf_rx_lane *lane,
+                           int b, int i)
+{
+    float yr = r->y_re[b][i], yi = r->y_im[b][i];
+    float pr = lane->y_re[b][i], pi = lane->y_im[b][i];
+    /* z = Y_now * conj(Y_prev) * e^{-jwM}: its angle is the advance beyond nominal. */
+    float zr = yr * pr + yi * pi;
+    float zi = yi * pr - yr * pi;
+    float ur = zr * d->w_rot1_re[b] - zi * d->w_rot1_im[b];
+    float ui = zr * d->w_rot1_im[b] + zi * d->w_rot1_re[b];
+    if (ur == 0.0f && ui == 0.0f)
+        return NAN;
+    return atan2f(ui, ur) * (float)LG_SAMPLE_RATE / (2.0f * PI_F * M);
+}
+
+/* The strongest bin of a group, and how far it stands over the next one. */
+static int group_peak(const subblock_result *r, int first, int i, float *ratio)
+{
+    int best = first;
+    for (int b = first + 1; b < first + 4; b++)
+        if (r->power[b][i] > r->power[best][i])
+            best = b;
+    float next = 0.0f;
+    for (int b = first; b < first + 4; b++)
+        if (b != best && r->power[b][i] > next)
+            next = r->power[b][i];
+    *ratio = next > 0.0f ? r->power[best][i] / next : 1e6f;
+    return best;
+}
+
+typedef struct {
+    int key;         /* -1: no key in this window */
+    float fraction;  /* the two tones' share of the window's energy */
+    float peak_db;   /* the weaker group's peak over its next bin */
+    float dev[2];    /* relative frequency offsets of the row and column tones */
+} window_verdict;
+
+/* The key whose two tones dominate this window, if any. */
+static window_verdict window_key(const lg_dtmf_rx_desc *d, const subblock_result *r, const lg_dtmf_rx_lane *lane,
+                                 int i)
+{
+    window_verdict none = {-1, 0.0f, 0.0f, {0.0f, 0.0f}};
+    float row_ratio, col_ratio;
+    int row = group_peak(r, 0, i, &row_ratio);
+    int col = group_peak(r, 4, i, &col_ratio);
+    float peak_ratio = row_ratio < col_ratio ? row_ratio : col_ratio;
+    if (peak_ratio < d->peak_ratio)
+        return none;
+    float mean_power = r->window_energy[i] / L;
+    float scale = 2.0f / ((float)L * (float)L); /* |Y|^2 -> power of a sine */
+    float p_row = r->power[row][i] * scale;
+    float p_col = r->power[col][i] * scale;
+    float min_fraction = WINDOW_FRACTION_FLOOR;
+    if (p_row + p_col < QUICK_LOSS * min_fraction * mean_power)
+        return none;
+    if (p_row < QUICK_LOSS * d->min_power || p_col < QUICK_LOSS * d->min_power)
+        return none;
+
+    float dev_row = bin_offset_hz(d, r, lane, row, i);
+    float dev_col = bin_offset_hz(d, r, lane, col, i);
+    if (!(fabsf(dev_row) <= d->max_dev_hz[row]) || !(fabsf(dev_col) <= d->max_dev_hz[col]))
+        return none;
+    p_row /= window_gain(dev_row);
+    p_col /= window_gain(dev_col);
+    if (p_row < d->min_power || p_col < d->min_power)
+        return none;
+    if (p_row > d->normal_twist * p_col || p_col > d->reverse_twist * p_row)
+        return none;
+    float fraction = (p_row + p_col) / mean_power;
+    if (fraction < min_fraction)
+        return none;
+    window_verdict v = {row * 4 + (col - 4), fraction, 10.0f * log10f(peak_ratio),
+                        {dev_row / d->bin_hz[row], dev_col / d->bin_hz[col]}};
+    return v;
+}
+
+static float key_amplitude(const float x_re[][LG_LANE], const float x_im[][LG_LANE], int key, int i)
+{
+    int row = key / 4, col = 4 + key % 4;
+    return hypotf(x_re[row][i], x_im[row][i]) + hypotf(x_re[col][i], x_im[col][i]);
+}
+
+/* Channel sample time of the start of the channel's sub-block number `sb`. */
+static int64_t subblock_time(const lg_dtmf_rx_state *st, int64_t sb)
+{
+    return st->origin + sb * M;
+}
+
+static void ring_push(lg_dtmf_rx_state *st, float amp)
+{
+    if (st->ring_len == RING) {
+        st->ring_first++;
+        st->ring_len--;
+    }
+    st->amp[(st->ring_first + st->ring_len) % RING] = amp;
+    st->ring_len++;
+}
+
+static float ring_at(const lg_dtmf_rx_state *st, int64_t sb)
+{
+    return st->amp[sb % RING];
+}
+
+static float ring_max(const lg_dtmf_rx_state *st)
+{
+    float ref = 0.0f;
+    for (int k = 0; k < st->ring_len; k++)
+        if (ring_at(st, st->ring_first + k) > ref)
+            ref = ring_at(st, st->ring_first + k);
+    return ref;
+}
+
+/* Fraction of sub-block sb that the tone covers, from its amplitude. */
+static float coverage(const lg_dtmf_rx_state *st, int64_t sb, float ref)
+{
+    float rho = ring_at(st, sb) / ref;
+    if (rho < EDGE_FLOOR)
+        return 0.0f;
+    return rho > 1.0f ? 1.0f : rho;
+}
+
+/* Where the tone began: the first fully covered sub-block, moved back by the
+ * coverage of the (at most two) partly covered ones before it. */
+static int64_t estimate_start(const lg_dtmf_rx_state *st)
+{
+    float ref = ring_max(st);
+    int64_t last = st->ring_first + st->ring_len - 1;
+    int64_t full = st->ring_first;
+    while (full < last && ring_at(st, full) < FULL_RATIO * ref)
+        full++;
+    float partial = 0.0f;
+    for (int64_t sb = full - 1; sb >= full - 2 && sb >= st->ring_first; sb--)
+        partial += coverage(st, sb, ref);
+    return subblock_time(st, full) - (int64_t)lrintf(partial * M);
+}
+
+/* Where the tone ended: after the last fully covered sub-block, plus the
+ * coverage of the (at most two) partly covered ones after it. */
+static int64_t estimate_end(const lg_dtmf_rx_state *st)
+{
+    float ref = ring_max(st);
+    int64_t last = st->ring_first + st->ring_len - 1;
+    int64_t full = last;
+    while (full > st->ring_first && ring_at(st, full) < FULL_RATIO * ref)
+        full--;
+    float partial = 0.0f;
+    for (int64_t sb = full + 1; sb <= full + 2 && sb <= last; sb++)
+        partial += coverage(st, sb, ref);
+    return subblock_time(st, full + 1) + (int64_t)lrintf(partial * M);
+}
+
+static void begin_candidate(lg_dtmf_rx_state *st, const lg_dtmf_rx_lane *lane, const subblock_result *r,
+                            int key, int i)
+{
+    int64_t now = st->subblocks; /* number of the sub-block just completed */
+    st->phase = LG_DTMF_CANDIDATE;
+    st->key = key;
+    st->gap = 0;
+    st->ring_len = 0;
+    st->ring_first = now - (W - 1);
+    /* The window that found the key spans the last W sub-blocks. */
+    for (int h = 0; h < W - 1; h++)
+        st->amp[(st->ring_first + h) % RING] = key_amplitude(lane->x_re[h], lane->x_im[h], key, i);
+    st->ring_len = W - 1;
+    ring_push(st, key_amplitude(r->x_re, r->x_im, key, i));
+    /* y_pow[0] is the window that ended just before this window's first
+     * sub-block: it saw none of the new tone if it began here. */
+    st->onset_row = lane->y_pow[0][key / 4][i];
+    st->onset_col = lane->y_pow[0][4 + key % 4][i];
+    st->valid_windows = 1;
+    st->fraction_sum = 0.0f;
+    st->peak_ratio_sum = 0.0f;
+    st->fraction_count = 0;
+    st->dev_min[0] = st->dev_min[1] = 1.0f;
+    st->dev_max[0] = st->dev_max[1] = -1.0f;
+    st->dev_sum[0] = st->dev_sum[1] = 0.0f;
+}
+
+/* Adds a fully covered window of the tracked key to the candidate's evidence. */
+static void add_evidence(lg_dtmf_rx_state *st, const window_verdict *v)
+{
+    st->fraction_sum += v->fraction;
+    st->peak_ratio_sum += v->peak_db;
+    st->fraction_count++;
+    for (int g = 0; g < 2; g++) {
+        st->dev_sum[g] += v->dev[g];
+        if (v->dev[g] < st->dev_min[g])
+            st->dev_min[g] = v->dev[g];
+        if (v->dev[g] > st->dev_max[g])
+            st->dev_max[g] = v->dev[g];
+    }
+}
+
+/* Whether a candidate that has lasted long enough is a key: mostly tone on
+ * average with both tones new when it began, or, buried in speech, long,
+ * steady, clear of its neighbours and with a clean onset. */
+static int candidate_is_key(const lg_dtmf_rx_desc *d, const lg_dtmf_rx_state *st, const subblock_result *r,
+                            int i)
+{
+    int n = st->fraction_count;
+    if (n == 0)
+        return 0;
+    int row = st->key / 4, col = 4 + st->key % 4;
+    float onset = st->onset_row / r->power[row][i];
+    if (st->onset_col / r->power[col][i] > onset)
+        onset = st->onset_col / r->power[col][i];
+    for (int g = 0; g < 2; g++)
+        if (fabsf(st->dev_sum[g]) > d->max_mean_dev * (float)n)
+            return 0;
+    float fraction = st->fraction_sum / (float)n;
+    if (fraction >= d->tone_fraction)
+        return onset <= MAX_ONSET_RATIO;
+    return fraction >= BURIED_MIN_FRACTION && onset <= BURIED_MAX_ONSET_RATIO &&
+           st->valid_windows >= BURIED_MIN_WINDOWS && st->peak_ratio_sum >= BURIED_MIN_PEAK_DB * (float)n &&
+           st->dev_max[0] - st->dev_min[0] <= BURIED_MAX_DEV_SPAN &&
+           st->dev_max[1] - st->dev_min[1] <= BURIED_MAX_DEV_SPAN;
+}
+
+static void end_digit(lg_dtmf_rx_state *st, int channel, event_sink *sink)
+{
+    int64_t end = estimate_end(st);
+    if (end < st->start)
+        end = st->start;
+    emit(sink, channel, st->key, LG_EVENT_END, st->start, end);
+    st->phase = LG_DTMF_IDLE;
+    st->key = -1;
+}
+
+static void decide(const lg_dtmf_rx_desc *d, lg_dtmf_rx_state *st, const lg_dtmf_rx_lane *lane,
+                   const subblock_result *r, int i, int channel, event_sink *sink)
+{
+    window_verdict verdict = {-1, 0.0f, 0.0f, {0.0f, 0.0f}};
+    if (st->subblocks > W)
+        verdict = window_key(d, r, lane, i);
+    int key = verdict.key;
+    int64_t now_end = subblock_time(st, st->subblocks + 1);
+
+    if (st->phase == LG_DTMF_IDLE) {
+        if (key >= 0)
+            begin_candidate(st, lane, r, key, i);
+        return;
+    }
+    ring_push(st, key_amplitude(r->x_re, r->x_im, st->key, i));
+    if (key == st->key) {
+        st->gap = 0;
+        /* The first W - 1 windows of a key are only partly covered by it. */
+        if (++st->valid_windows >= W)
+            add_evidence(st, &verdict);
+        if (st->phase == LG_DTMF_CANDIDATE) {
+            int64_t start = estimate_start(st);
+            if (now_end - start >= d->min_on_samples && candidate_is_key(d, st, r, i)) {
+                st->start = start;
+                st->phase = LG_DTMF_ACTIVE;
+                emit(sink, channel, key, LG_EVENT_BEGIN, start, -1);
+            }
+        }
+        return;
+    }
+    if (key >= 0) {
+        /* Another key straight away: the new tone's start bounds the old one's end. */
+        int was_active = st->phase == LG_DTMF_ACTIVE;
+        int old_key = st->key;
+        int64_t old_start = st->start, old_end = was_active ? estimate_end(st) : 0;
+        begin_candidate(st, lane, r, key, i);
+        if (was_active) {
+            int64_t boundary = estimate_start(st);
+            if (old_end > boundary)
+                old_end = boundary;
+            if (old_end < old_start)
+                old_end = old_start;
+            emit(sink, channel, old_key, LG_EVENT_END, old_start, old_end);
+        }
+        return;
+    }
+    if (++st->gap >= d->end_windows) {
+        if (st->phase == LG_DTMF_ACTIVE)
+            end_digit(st, channel, sink);
+        st->phase = LG_DTMF_IDLE;
+        st->key = -1;
+    }
+}
+
+/* Turns the lane's accumulators into this sub-block's results, makes the
+ * decisions of every channel, then moves the history on. */
+static void finish_subblock(const lg_dtmf_rx_desc *d, lg_dtmf_rx_lane *lane, lg_dtmf_rx_state *states,
+                            int first_channel, int nvalid, event_sink *sink)
+{
+    subblock_result r;
+    for (int b = 0; b < LG_DTMF_BINS; b++) {
+        for (int i = 0; i < LG_LANE; i++) {
+            float s1 = lane->s1[b][i], s2 = lane->s2[b][i];
+            float xr = d->x_rot1_re[b] * s1 - d->x_rot2_re[b] * s2;
+            float xi = d->x_rot1_im[b] * s1 - d->x_rot2_im[b] * s2;
+            float yr = lane->x_re[0][b][i] + d->w_rot1_re[b] * lane->x_re[1][b][i] -
+                       d->w_rot1_im[b] * lane->x_im[1][b][i] + d->w_rot2_re[b] * xr - d->w_rot2_im[b] * xi;
+            float yi = lane->x_im[0][b][i] + d->w_rot1_re[b] * lane->x_im[1][b][i] +
+                       d->w_rot1_im[b] * lane->x_re[1][b][i] + d->w_rot2_re[b] * xi + d->w_rot2_im[b] * xr;
+            r.x_re[b][i] = xr;
+            r.x_im[b][i] = xi;
+            r.y_re[b][i] = yr;
+            r.y_im[b][i] = yi;
+            r.power[b][i] = yr * yr + yi * yi;
+        }
+    }
+    for (int i = 0; i < LG_LANE; i++)
+        r.window_energy[i] = lane->e_hist[0][i] + lane->e_hist[1][i] + lane->energy[i];
+
+    for (int i = 0; i < nvalid; i++) {
+        lg_dtmf_rx_state *st = &states[i];
+        decide(d, st, lane, &r, i, first_channel + i, sink);
+        st->subblocks++;
+    }
+
+    for (int b = 0; b < LG_DTMF_BINS; b++) {
+        for (int i = 0; i < LG_LANE; i++) {
+            lane->x_re[0][b][i] = lane->x_re[1][b][i];
+            lane->x_im[0][b][i] = lane->x_im[1][b][i];
+            lane->x_re[1][b][i] = r.x_re[b][i];
+            lane->x_im[1][b][i] = r.x_im[b][i];
+            lane->y_re[b][i] = r.y_re[b][i];
+            lane->y_im[b][i] = r.y_im[b][i];
+            for (int h = 0; h < W - 1; h++)
+                lane->y_pow[h][b][i] = lane->y_pow[h + 1][b][i];
+            lane->y_pow[W - 1][b][i] = r.power[b][i];
+            lane->s1[b][i] = lane->s2[b][i] = 0.0f;
+        }
+    }
+    for (int i = 0; i < LG_LANE; i++) {
+        lane->e_hist[0][i] = lane->e_hist[1][i];
+        lane->e_hist[1][i] = lane->energy[i];
+        lane->energy[i] = 0.0f;
+    }
+}
+
+int lg_dtmf_rx_feed(const lg_dtmf_rx_desc *d, lg_dtmf_rx_bank *bank, lg_dtmf_rx_lane *lanes,
+                    lg_dtmf_rx_state *states, const void *samples, int encoding, int stride, int nsamples,
+                    lg_event *events, int max_events)
+{
+    if (!d || !bank || !lanes || !states || nsamples < 0 || stride < nsamples ||
+        (nsamples > 0 && !samples) || !events ||
+        (encoding != LG_ENC_S16 && encoding != LG_ENC_ULAW && encoding != LG_ENC_ALAW))
+        return LG_E_ARG;
+    int bound = lg_dtmf_rx_max_events(bank->channels, nsamples);
+    if (bound < 0)
+        return bound;
+    if (max_events < bound)
+        return LG_E_SPACE;
+
+    event_sink sink = {events, 0};
+    int nlanes = (bank->channels + LG_LANE - 1) / LG_LANE;
+    float x[M][LG_LANE] __attribute__((aligned(32)));
+    /* Lanes outermost: a lane's state stays in L1 for the whole block. */
+    for (int ln = 0; ln < nlanes; ln++) {
+        int first = ln * LG_LANE;
+        int nvalid = bank->channels - first < LG_LANE ? bank->channels - first : LG_LANE;
+        int pos = bank->pos;
+        for (int done = 0; done < nsamples;) {
+            int n = M - pos < nsamples - done ? M - pos : nsamples - done;
+            gather_lane(samples, encoding, stride, first, nvalid, done, n, x);
+            goertzel_lane(d->coef, &lanes[ln], (const float (*)[LG_LANE])x, n);
+            done += n;
+            pos += n;
+            if (pos == M) {
+                pos = 0;
+                finish_subblock(d, &lanes[ln], &states[first], first, nvalid, &sink);
+            }
+        }
+    }
+    bank->pos = (int32_t)((bank->pos + nsamples) % M);
+    bank->samples += nsamples;
+    return sink.count;
+}
+
+int lg_dtmf_rx_flush(const lg_dtmf_rx_desc *d, lg_dtmf_rx_bank *bank, lg_dtmf_rx_lane *lanes,
+                     lg_dtmf_rx_state *states, lg_event *events, int max_events)
+{
+    if (!d || !bank || !lanes || !states || !events)
+        return LG_E_ARG;
+    if (max_events < bank->channels)
+        return LG_E_SPACE;
+    event_sink sink = {events, 0};
+    for (int c = 0; c < bank->channels; c++) {
+        lg_dtmf_rx_state *st = &states[c];
+        if (st->phase == LG_DTMF_ACTIVE)
+            end_digit(st, c, &sink);
+        st->phase = LG_DTMF_IDLE;
+        st->key = -1;
+        st->gap = 0;
+    }
+    return sink.count;
+}

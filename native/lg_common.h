@@ -1,0 +1,68 @@
+/* Shared definitions of the Linegate DSP core: return codes, the ABI version,
+ * sample-rate facts and the level convention.
+ *
+ * Text between the cdef-begin and cdef-end markers is what cffi sees
+ * (native/build_native.py); a struct whose body starts with the cdef-opaque
+ * marker is shown to cffi as `{ ...; }` so Python can size it but not poke in it.
+ */
+#ifndef LG_COMMON_H
+#define LG_COMMON_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <math.h>
+
+/* cdef-begin */
+/* Bump whenever a struct or a function signature of the cdef changes: the
+ * Python binding refuses to run against a library built from other headers. */
+#define LG_ABI_VERSION 1
+
+#define LG_OK 0
+#define LG_E_ARG -1      /* the caller passed an impossible argument */
+#define LG_E_RANGE -2    /* a parameter is outside its documented range */
+#define LG_E_SPACE -3    /* an output buffer is too small; nothing was consumed */
+
+#define LG_SAMPLE_RATE 8000
+
+/* Input encodings accepted by the batch entry points. */
+#define LG_ENC_S16 0
+#define LG_ENC_ULAW 1
+#define LG_ENC_ALAW 2
+
+/* One detection, as every detector of the core reports it. A detector that
+ * reports a tone as it begins sets end = -1 and reports it again, with the
+ * same start, when it ends (flags say which). Times are samples since the
+ * channel's last reset. */
+#define LG_EVENT_DTMF 1
+
+#define LG_EVENT_BEGIN 1
+#define LG_EVENT_END 2
+
+typedef struct {
+    int32_t channel;
+    int32_t kind;    /* LG_EVENT_* */
+    int32_t value;   /* for DTMF: the key as an ASCII code */
+    int32_t flags;   /* LG_EVENT_BEGIN or LG_EVENT_END */
+    int64_t start;
+    int64_t end;
+} lg_event;
+
+/* Channels per SIMD lane group: the batch kernels keep channels in the
+ * innermost dimension, LG_LANE at a time. */
+#define LG_LANE 8
+
+int lg_abi_version(void);
+/* cdef-end */
+
+/* 0 dBm0 is a sine whose peak is 3.14 dB below 16-bit full scale (G.711's
+ * convention; spandsp uses the same: DBM0_MAX_SINE_POWER). */
+#define LG_DBM0_MAX_SINE_POWER 3.14f
+#define LG_DBM0_PEAK 22826.0f /* 32767 * 10^(-3.14/20) */
+
+/* Returns the peak amplitude of a sine at `dbm0`. */
+static inline float lg_dbm0_to_peak(float dbm0)
+{
+    return LG_DBM0_PEAK * powf(10.0f, dbm0 / 20.0f);
+}
+
+#endif

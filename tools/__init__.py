@@ -1,0 +1,1 @@
+"""The linegate command line (installed as gateway.tools)."""
