@@ -18,6 +18,20 @@ static int key_tone(lg_tone_desc *tone, int key_index, int on_ms, int off_ms, fl
     return lg_tone_desc_init(tone, segments, off_ms > 0 ? 2 : 1, 1);
 }
 
+/* low + twist in float can land one rounding step past a limit that the
+ * decimal sum meets exactly (-10.86f + 14.0f = 3.1400003f > 3.14f); a level
+ * that far past a limit is taken as the limit. */
+#define LEVEL_ROUNDING_SLACK_DB 1e-4f
+
+static float snap_to_level_limits(float dbm0)
+{
+    if (dbm0 > lg_tone_max_level_dbm0 && dbm0 <= lg_tone_max_level_dbm0 + LEVEL_ROUNDING_SLACK_DB)
+        return lg_tone_max_level_dbm0;
+    if (dbm0 < lg_tone_min_level_dbm0 && dbm0 >= lg_tone_min_level_dbm0 - LEVEL_ROUNDING_SLACK_DB)
+        return lg_tone_min_level_dbm0;
+    return dbm0;
+}
+
 int lg_dtmf_gen_init(lg_dtmf_gen_state *s, const char *digits, int on_ms, int off_ms,
                      float low_dbm0, float twist_db)
 {
@@ -34,7 +48,7 @@ int lg_dtmf_gen_init(lg_dtmf_gen_state *s, const char *digits, int on_ms, int of
     /* on_ms == 0 would be a for-ever tone to the tone generator. */
     if (on_ms <= 0 || off_ms < 0)
         return LG_E_RANGE;
-    const float high_dbm0 = low_dbm0 + twist_db;
+    const float high_dbm0 = snap_to_level_limits(low_dbm0 + twist_db);
     /* Building the first key's tone checks levels and timings once, up front,
      * so that generate never meets an error half way through the string. */
     int rv = key_tone(&s->tone, 0, on_ms, off_ms, low_dbm0, high_dbm0);

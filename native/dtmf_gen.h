@@ -22,8 +22,12 @@ typedef struct {
     int32_t active;
 } lg_dtmf_gen_state;
 
-/* Digits: 0-9 * # A-D. Returns LG_OK, LG_E_ARG for a bad digit (the index is
- * not returned: Python validates first), LG_E_RANGE for bad timings or levels. */
+/* Digits: 0-9 * # A-D (a-d accepted). Returns LG_OK, LG_E_ARG for a bad digit
+ * (the index is not returned: Python validates first), LG_E_RANGE for bad
+ * timings or levels or more than LG_DTMF_GEN_MAX_DIGITS digits. on_ms > 0,
+ * off_ms >= 0; both groups' levels within the tone generator's limits, a
+ * float rounding step past a limit counting as the limit. Every key starts
+ * both tones at phase 0. */
 int lg_dtmf_gen_init(lg_dtmf_gen_state *s, const char *digits, int on_ms, int off_ms,
                      float low_dbm0, float twist_db);
 /* Returns samples written; fewer than n when the digit string is done. */

@@ -1,6 +1,7 @@
 /* DTMF receiver for many channels at once; the design is in dtmf_rx.h. */
 #include "dtmf_rx.h"
-#include "g711.h"
+#include "goertzel.h"
+#include "lg_simd.h"
 
 #include <math.h>
 #include <string.h>
@@ -37,19 +38,6 @@
 #define BURIED_MIN_WINDOWS 10
 
 static const float PI_F = 3.14159265358979f;
-
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-/* One build for every x86-64; the loader picks the AVX2+FMA clone where the
- * CPU has it. Elsewhere (Cortex-M, other compilers) plain C99 is built. */
-#define LG_MULTIVERSION __attribute__((target_clones("arch=haswell", "default")))
-#else
-#define LG_MULTIVERSION
-#endif
-
-#if defined(__GNUC__)
-typedef float v8f __attribute__((vector_size(LG_LANE * sizeof(float))));
-#define HAVE_V8F 1
-#endif
 
 void lg_dtmf_rx_params_default(lg_dtmf_rx_params *p)
 {
@@ -100,6 +88,10 @@ int lg_dtmf_rx_desc_init(lg_dtmf_rx_desc *d, const lg_dtmf_rx_params *p)
         double w = 2.0 * 3.14159265358979323846 * hz / LG_SAMPLE_RATE;
         d->bin_hz[b] = hz;
         d->max_dev_hz[b] = hz * WINDOW_DEV_MARGIN * p->max_freq_dev_pct / 100.0f;
+        double cone = 2.0 * 3.14159265358979323846 * d->max_dev_hz[b] * M / LG_SAMPLE_RATE;
+        if (cone >= 1.5)
+            return LG_E_RANGE; /* the cheap phase test needs a cone under 90 degrees */
+        d->cone_tan2[b] = (float)(tan(cone) * tan(cone));
         d->coef[b] = (float)(2.0 * cos(w));
         d->x_rot1_re[b] = (float)cos(-w * (M - 1));
         d->x_rot1_im[b] = (float)sin(-w * (M - 1));
@@ -173,76 +165,6 @@ int lg_dtmf_rx_max_events(int channels, int nsamples)
     return (int)bound;
 }
 
-/* ---- the per-sample kernel -------------------------------------------- */
-
-/* Runs the eight Goertzel filters and the energy sum of LG_LANE channels over
- * `n` samples; x is [n][LG_LANE]. */
-LG_MULTIVERSION
-static void goertzel_lane(const float *coef, lg_dtmf_rx_lane *lane, const float (*x)[LG_LANE], int n)
-{
-#ifdef HAVE_V8F
-    v8f s1[LG_DTMF_BINS], s2[LG_DTMF_BINS], c[LG_DTMF_BINS], e;
-    for (int b = 0; b < LG_DTMF_BINS; b++) {
-        memcpy(&s1[b], lane->s1[b], sizeof(v8f));
-        memcpy(&s2[b], lane->s2[b], sizeof(v8f));
-        c[b] = (v8f){0} + coef[b];
-    }
-    memcpy(&e, lane->energy, sizeof(v8f));
-    for (int t = 0; t < n; t++) {
-        v8f xv;
-        memcpy(&xv, x[t], sizeof(v8f));
-        e += xv * xv;
-        for (int b = 0; b < LG_DTMF_BINS; b++) {
-            v8f s0 = xv + c[b] * s1[b] - s2[b];
-            s2[b] = s1[b];
-            s1[b] = s0;
-        }
-    }
-    for (int b = 0; b < LG_DTMF_BINS; b++) {
-        memcpy(lane->s1[b], &s1[b], sizeof(v8f));
-        memcpy(lane->s2[b], &s2[b], sizeof(v8f));
-    }
-    memcpy(lane->energy, &e, sizeof(v8f));
-#else
-    for (int t = 0; t < n; t++) {
-        for (int i = 0; i < LG_LANE; i++)
-            lane->energy[i] += x[t][i] * x[t][i];
-        for (int b = 0; b < LG_DTMF_BINS; b++) {
-            for (int i = 0; i < LG_LANE; i++) {
-                float s0 = x[t][i] + coef[b] * lane->s1[b][i] - lane->s2[b][i];
-                lane->s2[b][i] = lane->s1[b][i];
-                lane->s1[b][i] = s0;
-            }
-        }
-    }
-#endif
-}
-
-/* Copies `n` samples of the lane's channels from row-major input into
- * [n][LG_LANE] floats, decoding G.711 on the way; absent channels read 0. */
-static void gather_lane(const void *samples, int encoding, int stride, int first_channel, int nvalid,
-                        int offset, int n, float (*x)[LG_LANE])
-{
-    for (int i = 0; i < LG_LANE; i++) {
-        if (i >= nvalid) {
-            for (int t = 0; t < n; t++)
-                x[t][i] = 0.0f;
-            continue;
-        }
-        size_t row = (size_t)(first_channel + i) * (size_t)stride + (size_t)offset;
-        if (encoding == LG_ENC_S16) {
-            const int16_t *in = (const int16_t *)samples + row;
-            for (int t = 0; t < n; t++)
-                x[t][i] = (float)in[t];
-        } else {
-            const uint8_t *in = (const uint8_t *)samples + row;
-            const int16_t *table = (encoding == LG_ENC_ULAW) ? lg_g711_ulaw_table : lg_g711_alaw_table;
-            for (int t = 0; t < n; t++)
-                x[t][i] = (float)table[in[t]];
-        }
-    }
-}
-
 /* ---- decisions, once per sub-block ------------------------------------ */
 
 typedef struct {
@@ -279,18 +201,35 @@ static float window_gain(float dev_hz)
     return g * g;
 }
 
+/* z = Y_now * conj(Y_prev) * e^{-jwM}: its angle is the phase advance beyond
+ * the bin's own frequency. */
+static void phase_advance(const lg_dtmf_rx_desc *d, const subblock_result *r, const lg_dtmf_rx_lane *lane,
+                          int b, int i, float *ur, float *ui)
+{
+    float yr = r->y_re[b][i], yi = r->y_im[b][i];
+    float pr = lane->y_re[b][i], pi = lane->y_im[b][i];
+    float zr = yr * pr + yi * pi;
+    float zi = yi * pr - yr * pi;
+    *ur = zr * d->w_rot1_re[b] - zi * d->w_rot1_im[b];
+    *ui = zr * d->w_rot1_im[b] + zi * d->w_rot1_re[b];
+}
+
+/* Whether the advance is inside the tolerated cone, without an arctangent. */
+static int within_cone(const lg_dtmf_rx_desc *d, const subblock_result *r, const lg_dtmf_rx_lane *lane, int b,
+                       int i)
+{
+    float ur, ui;
+    phase_advance(d, r, lane, b, i, &ur, &ui);
+    return ur > 0.0f && ui * ui <= d->cone_tan2[b] * ur * ur;
+}
+
 /* Frequency offset (Hz) of the tone in bin b from the window's phase advance
  * over one sub-block; NAN when there is nothing to measure. */
 static float bin_offset_hz(const lg_dtmf_rx_desc *d, const subblock_result *r, const lg_dtmf_rx_lane *lane,
                            int b, int i)
 {
-    float yr = r->y_re[b][i], yi = r->y_im[b][i];
-    float pr = lane->y_re[b][i], pi = lane->y_im[b][i];
-    /* z = Y_now * conj(Y_prev) * e^{-jwM}: its angle is the advance beyond nominal. */
-    float zr = yr * pr + yi * pi;
-    float zi = yi * pr - yr * pi;
-    float ur = zr * d->w_rot1_re[b] - zi * d->w_rot1_im[b];
-    float ui = zr * d->w_rot1_im[b] + zi * d->w_rot1_re[b];
+    float ur, ui;
+    phase_advance(d, r, lane, b, i, &ur, &ui);
     if (ur == 0.0f && ui == 0.0f)
         return NAN;
     return atan2f(ui, ur) * (float)LG_SAMPLE_RATE / (2.0f * PI_F * M);
@@ -337,6 +276,8 @@ static window_verdict window_key(const lg_dtmf_rx_desc *d, const subblock_result
     if (p_row + p_col < QUICK_LOSS * min_fraction * mean_power)
         return none;
     if (p_row < QUICK_LOSS * d->min_power || p_col < QUICK_LOSS * d->min_power)
+        return none;
+    if (!within_cone(d, r, lane, row, i) || !within_cone(d, r, lane, col, i))
         return none;
 
     float dev_row = bin_offset_hz(d, r, lane, row, i);
@@ -563,8 +504,72 @@ static void decide(const lg_dtmf_rx_desc *d, lg_dtmf_rx_state *st, const lg_dtmf
     }
 }
 
+#ifdef HAVE_V8F
+/* Lane-wise select by a comparison mask (all ones or zeros per lane). */
+static inline __attribute__((always_inline)) v8f select_v8f(v8i mask, v8f yes, v8f no)
+{
+    return (v8f)(((v8i)yes & mask) | ((v8i)no & ~mask));
+}
+
+/* Strongest bin of a group (first of equals, as group_peak), the next
+ * strongest, and whether the winner's phase advance is inside its cone, for
+ * the eight channels of a lane at once. */
+static inline __attribute__((always_inline)) void screen_group(const lg_dtmf_rx_desc *d, const subblock_result *r,
+                                                               const lg_dtmf_rx_lane *lane, int first, v8f *best,
+                                                               v8f *next, v8i *cone_ok)
+{
+    v8f zero = {0}, top = zero - 1.0f, second = zero, ur = zero, ui = zero, tan2 = zero;
+    for (int b = first; b < first + 4; b++) {
+        v8f p = lg_load_v8f(r->power[b]);
+        v8f yr = lg_load_v8f(r->y_re[b]), yi = lg_load_v8f(r->y_im[b]);
+        v8f pr = lg_load_v8f(lane->y_re[b]), pi = lg_load_v8f(lane->y_im[b]);
+        v8f zr = yr * pr + yi * pi, zi = yi * pr - yr * pi;
+        v8f br = zr * d->w_rot1_re[b] - zi * d->w_rot1_im[b];
+        v8f bi = zr * d->w_rot1_im[b] + zi * d->w_rot1_re[b];
+        v8i wins = p > top;
+        v8i above_second = p > second;
+        second = select_v8f(wins, top, select_v8f(above_second, p, second));
+        top = select_v8f(wins, p, top);
+        ur = select_v8f(wins, br, ur);
+        ui = select_v8f(wins, bi, ui);
+        tan2 = select_v8f(wins, zero + d->cone_tan2[b], tan2);
+    }
+    *best = top;
+    *next = select_v8f(second > zero, second, zero);
+    *cone_ok = (ur > zero) & (ui * ui <= tan2 * ur * ur);
+}
+
+/* The cheap tests of window_key for a whole lane; a channel that fails them
+ * cannot show a key in this window. */
+static inline __attribute__((always_inline)) void screen_windows(const lg_dtmf_rx_desc *d, const subblock_result *r,
+                                                                 const lg_dtmf_rx_lane *lane, int maybe[LG_LANE])
+{
+    v8f row, row_next, col, col_next;
+    v8i row_cone, col_cone;
+    screen_group(d, r, lane, 0, &row, &row_next, &row_cone);
+    screen_group(d, r, lane, 4, &col, &col_next, &col_cone);
+    const float to_power = 2.0f / ((float)L * (float)L);
+    v8f p_row = row * to_power, p_col = col * to_power;
+    v8f mean_power = lg_load_v8f(r->window_energy) * (1.0f / L);
+    v8i ok = row_cone & col_cone & (row >= d->peak_ratio * row_next) & (col >= d->peak_ratio * col_next) &
+             (p_row >= QUICK_LOSS * d->min_power) & (p_col >= QUICK_LOSS * d->min_power) &
+             (p_row + p_col >= QUICK_LOSS * WINDOW_FRACTION_FLOOR * mean_power);
+    for (int i = 0; i < LG_LANE; i++)
+        maybe[i] = ok[i] != 0;
+}
+#else
+static void screen_windows(const lg_dtmf_rx_desc *d, const subblock_result *r, const lg_dtmf_rx_lane *lane,
+                           int maybe[LG_LANE])
+{
+    for (int i = 0; i < LG_LANE; i++)
+        maybe[i] = 1; /* window_key makes every test */
+}
+#endif
+
 /* Turns the lane's accumulators into this sub-block's results, makes the
- * decisions of every channel, then moves the history on. */
+ * decisions of every channel, then moves the history on. Not inlined, so
+ * that its channel loops get the AVX2 clone too. */
+LG_MULTIVERSION __attribute__((noinline))
 static void finish_subblock(const lg_dtmf_rx_desc *d, lg_dtmf_rx_lane *lane, lg_dtmf_rx_state *states,
                             int first_channel, int nvalid, event_sink *sink)
 {
@@ -588,9 +593,12 @@ static void finish_subblock(const lg_dtmf_rx_desc *d, lg_dtmf_rx_lane *lane, lg_
     for (int i = 0; i < LG_LANE; i++)
         r.window_energy[i] = lane->e_hist[0][i] + lane->e_hist[1][i] + lane->energy[i];
 
+    int maybe[LG_LANE];
+    screen_windows(d, &r, lane, maybe);
     for (int i = 0; i < nvalid; i++) {
         lg_dtmf_rx_state *st = &states[i];
-        decide(d, st, lane, &r, i, first_channel + i, sink);
+        if (maybe[i] || st->phase != LG_DTMF_IDLE)
+            decide(d, st, lane, &r, i, first_channel + i, sink);
         st->subblocks++;
     }
 
@@ -637,10 +645,12 @@ int lg_dtmf_rx_feed(const lg_dtmf_rx_desc *d, lg_dtmf_rx_bank *bank, lg_dtmf_rx_
         int first = ln * LG_LANE;
         int nvalid = bank->channels - first < LG_LANE ? bank->channels - first : LG_LANE;
         int pos = bank->pos;
+        if (ln + 1 < nlanes)
+            lg_goertzel_prefetch(samples, encoding, stride, nsamples, first + LG_LANE, bank->channels);
         for (int done = 0; done < nsamples;) {
             int n = M - pos < nsamples - done ? M - pos : nsamples - done;
-            gather_lane(samples, encoding, stride, first, nvalid, done, n, x);
-            goertzel_lane(d->coef, &lanes[ln], (const float (*)[LG_LANE])x, n);
+            lg_goertzel_gather(samples, encoding, stride, first, nvalid, done, n, x);
+            lg_goertzel_run8(d->coef, lanes[ln].s1, lanes[ln].s2, lanes[ln].energy, (const float (*)[LG_LANE])x, n);
             done += n;
             pos += n;
             if (pos == M) {

@@ -52,6 +52,7 @@ typedef struct {
     float normal_twist;
     float reverse_twist;
     float max_dev_hz[LG_DTMF_BINS];   /* per window */
+    float cone_tan2[LG_DTMF_BINS];    /* tan^2 of the phase advance max_dev_hz allows */
     float max_mean_dev;               /* relative, over a key */
     float tone_fraction;
     float peak_ratio;

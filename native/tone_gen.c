@@ -175,9 +175,13 @@ static void renormalise_all(lg_tone_state *st)
     renormalise(&st->am_re, &st->am_im);
 }
 
-/* n samples of segment p, moving the oscillators on. Unused slots have amp 0 and the identity rotation,
- * and no modulation is depth 0 with the identity rotation, so one loop without
- * branches serves silence, single, dual and modulated tones alike. */
+/* render() spells out the two frequency slots; a third needs a third there. */
+typedef char render_spells_out_two_slots[LG_TONE_MAX_FREQS == 2 ? 1 : -1];
+
+/* n samples of segment p, moving the oscillators on. Unused slots have amp 0
+ * and the identity rotation, and no modulation is depth 0 with the identity
+ * rotation, so one loop without branches serves silence, single, dual and
+ * modulated tones alike. */
 static void render(const lg_tone_plan *p, lg_tone_state *st, int16_t *out, int n)
 {
     double r0 = st->ph_re[0], i0 = st->ph_im[0];

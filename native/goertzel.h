@@ -1,0 +1,34 @@
+/* Batched Goertzel kernel: the per-sample work of the tone detectors.
+ *
+ * Channels are processed LG_LANE at a time with the channels in the SIMD
+ * lanes: the input rows of a lane are gathered and transposed into
+ * [samples][LG_LANE] floats (decoding G.711 on the way), then any number of
+ * Goertzel recurrences and the energy sum run over them. Internal to the core
+ * (no cdef): the detectors own their state layouts and call these.
+ */
+#ifndef LG_GOERTZEL_H
+#define LG_GOERTZEL_H
+
+#include "lg_common.h"
+
+/* The largest number of samples a gather or a kernel call takes at once. */
+#define LG_GOERTZEL_MAX_CHUNK 64
+
+/* Copies `n` samples (n <= LG_GOERTZEL_MAX_CHUNK) of channels
+ * first_channel .. first_channel + nvalid - 1 from row-major input
+ * ([channels][stride], int16 or G.711 codes) starting at `offset` into
+ * x[n][LG_LANE]; lanes past nvalid read 0. */
+void lg_goertzel_gather(const void *samples, int encoding, int stride, int first_channel, int nvalid, int offset,
+                        int n, float (*x)[LG_LANE]);
+
+/* Runs eight Goertzel recurrences (s = x + coef * s1 - s2) and the energy
+ * sum over x[n][LG_LANE], updating s1, s2 and energy in place. */
+void lg_goertzel_run8(const float coef[8], float s1[8][LG_LANE], float s2[8][LG_LANE], float energy[LG_LANE],
+                      const float (*x)[LG_LANE], int n);
+
+/* Hints the cache to fetch the rows of the LG_LANE channels from
+ * first_channel on, `nsamples` samples each. */
+void lg_goertzel_prefetch(const void *samples, int encoding, int stride, int nsamples, int first_channel,
+                          int channels);
+
+#endif

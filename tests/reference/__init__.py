@@ -1,0 +1,1 @@
+"""Reference implementations that Linegate's DSP is measured against (test-only)."""

@@ -1,0 +1,206 @@
+"""``linegate analyze``: run the native detectors over WAV recordings.
+
+    linegate analyze tests/fixtures/dtmf/dev-dtmf-0017.wav
+    linegate analyze --json recordings/ > predictions.jsonl
+
+Each file is read block by block, brought to 8 kHz, fed to a one-channel
+DetectorBank in blocks of --block-ms, and flushed at its end. With --json
+every file gives one line in the prediction format of the evaluation corpus
+(../shared/corpus/README.md, "Scoring"), ready for its score.py.
+
+A file that cannot be read gets one line on stderr; the other files are still
+analysed and the exit status is 1.
+
+gateway.dsp is imported inside the functions, not at the top: importing it
+loads the compiled core, and `linegate --version` / `--help` must work on an
+install whose core is broken (that is when people run them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from gateway.errors import AudioFormatError, InputError, UsageError
+
+DEFAULT_BLOCK_MS = 20
+MAX_BLOCK_MS = 1000
+DETECTOR_RATE = 8000  # equals LG_SAMPLE_RATE of the core; DetectorBank checks it
+
+
+@dataclass(frozen=True)
+class DetectedDigit:
+    """One DTMF key, with the times of its tone burst in seconds."""
+
+    digit: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class FileAnalysis:
+    path: Path
+    rate: int
+    channels: int
+    sample_format: str
+    duration: float
+    digits: tuple[DetectedDigit, ...]
+
+    @property
+    def id(self) -> str:
+        return self.path.stem
+
+    @property
+    def digit_string(self) -> str:
+        return "".join(d.digit for d in self.digits)
+
+    def prediction(self) -> dict:
+        """The corpus's prediction record for this file."""
+        return {"id": self.id,
+                "digits": [{"digit": d.digit, "start": round(d.start, 3), "end": round(d.end, 3)}
+                           for d in self.digits]}
+
+
+def analyze_file(path, *, channel: int | None = None, block_ms: int = DEFAULT_BLOCK_MS,
+                 detect: tuple[str, ...] = ("dtmf",)) -> FileAnalysis:
+    """Detect in one WAV file. Raises AudioFormatError (or OSError) for a file it cannot read."""
+    from gateway.dsp.detector_bank import DetectorBank
+    from gateway.dsp.resample import Resampler
+    from gateway.dsp.wav import open_wav
+
+    path = Path(path)
+    wav = open_wav(path, channel=channel)
+    try:
+        resampler = Resampler(wav.rate, DETECTOR_RATE)
+    except UsageError as exc:
+        # The rate came from the file, so it is the file that we cannot serve.
+        raise AudioFormatError(str(exc), source=path, field="rate", value=wav.rate,
+                               offset=wav.fmt_offset + 4) from exc
+
+    def samples_at_detector_rate() -> Iterator[np.ndarray]:
+        for block in wav.blocks(max(1, wav.rate * block_ms // 1000)):
+            yield resampler.feed(block)
+        yield resampler.flush()
+
+    bank = DetectorBank(channels=1, detect=detect, rate=DETECTOR_RATE)
+    events = []
+    for block in fixed_blocks(samples_at_detector_rate(), DETECTOR_RATE * block_ms // 1000):
+        events.extend(bank.feed(block))
+    events.extend(bank.flush())
+
+    digits = tuple(
+        DetectedDigit(ev.value, ev.start / DETECTOR_RATE, ev.end / DETECTOR_RATE)
+        for ev in sorted((ev for ev in events if ev.kind == "dtmf" and ev.ended), key=lambda ev: ev.start))
+    return FileAnalysis(path, wav.rate, wav.channels, wav.sample_format, wav.duration, digits)
+
+
+def fixed_blocks(chunks: Iterable[np.ndarray], size: int) -> Iterator[np.ndarray]:
+    """Re-cut a stream of arrays of any lengths into blocks of ``size`` (the last may be shorter)."""
+    pending = np.zeros(0, np.int16)
+    for chunk in chunks:
+        pending = np.concatenate([pending, chunk]) if len(pending) else chunk
+        whole = len(pending) - len(pending) % size
+        for start in range(0, whole, size):
+            yield pending[start:start + size]
+        pending = pending[whole:]
+    if len(pending):
+        yield pending
+
+
+def find_wav_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
+    """The files to analyse, in order, and a problem line for each path that is neither
+    a file nor a folder. A folder gives its *.wav files (any case), recursively, sorted."""
+    files: list[Path] = []
+    problems: list[str] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() == ".wav" and p.is_file()))
+        elif path.is_file():
+            files.append(path)  # named explicitly: analysed whatever its extension
+        else:
+            problems.append(f"{path}: no such file or folder")
+    return files, problems
+
+
+def _int_in_range(text: str, *, highest: int | None = None, lowest: int = 1) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < lowest or (highest is not None and value > highest):
+        bounds = f"{lowest}..{highest}" if highest is not None else f"{lowest} or more"
+        raise argparse.ArgumentTypeError(f"{value} is outside {bounds}")
+    return value
+
+
+def _detector_list(text: str) -> tuple[str, ...]:
+    from gateway.dsp.detector_bank import DETECTORS
+
+    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
+    unknown = [k for k in kinds if k not in DETECTORS]
+    if unknown or not kinds:
+        raise argparse.ArgumentTypeError(
+            f"unknown detector {', '.join(map(repr, unknown)) or repr(text)}; known: {', '.join(DETECTORS)}")
+    return kinds
+
+
+def add_parser(subcommands) -> None:
+    parser = subcommands.add_parser(
+        "analyze", help="detect DTMF digits in WAV recordings",
+        description="Run the native detectors over WAV files (any rate: resampled to 8 kHz) and report "
+                    "what they find. PATH is a WAV file or a folder, searched recursively for *.wav.")
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="WAV file or folder")
+    parser.add_argument("--detect", type=_detector_list, default=("dtmf",), metavar="KIND[,KIND]",
+                        help="detectors to run (default: dtmf)")
+    parser.add_argument("--json", action="store_true",
+                        help="one JSON object per file and line, the evaluation corpus's prediction format")
+    parser.add_argument("--channel", type=lambda t: _int_in_range(t, lowest=0), metavar="N",
+                        help="which channel of a stereo/multi-channel file to analyse (0-based)")
+    parser.add_argument("--block-ms", type=lambda t: _int_in_range(t, highest=MAX_BLOCK_MS),
+                        default=DEFAULT_BLOCK_MS, metavar="MS",
+                        help=f"milliseconds of audio per call into the detectors (default: {DEFAULT_BLOCK_MS})")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    files, problems = find_wav_files(args.paths)
+    if not files:
+        raise InputError("no WAV files found" + (": " + "; ".join(problems) if problems else
+                                                   f" in {', '.join(map(str, args.paths))}"))
+    for problem in problems:
+        _report_failure(problem)
+    failures = len(problems)
+    for path in files:
+        try:
+            result = analyze_file(path, channel=args.channel, block_ms=args.block_ms, detect=args.detect)
+        except InputError as exc:  # AudioFormatError names the file itself
+            _report_failure(str(exc))
+            failures += 1
+            continue
+        except OSError as exc:  # unreadable: permissions, vanished, a device
+            _report_failure(f"{path}: {exc.strerror or exc}")
+            failures += 1
+            continue
+        print(json.dumps(result.prediction()) if args.json else format_table(result), flush=True)
+    return 1 if failures else 0
+
+
+def _report_failure(message: str) -> None:
+    print(f"linegate analyze: {message}", file=sys.stderr, flush=True)
+
+
+def format_table(result: FileAnalysis) -> str:
+    """The human-readable report of one file."""
+    lines = [f"{result.path}  ({result.rate} Hz {result.sample_format}, {result.duration:.2f} s)",
+             f"  digits: {result.digit_string or '(none)'}"]
+    if result.digits:
+        lines.append("  digit   start s     end s")
+        lines.extend(f"  {d.digit:<5} {d.start:>9.3f} {d.end:>9.3f}" for d in result.digits)
+    return "\n".join(lines)

@@ -1,0 +1,93 @@
+"""The ``linegate`` command: subcommands, and the one place errors become exit codes.
+
+Exit codes:
+    0    success
+    1    the command ran but some of its inputs failed (each named on stderr)
+    2    bad input or bad usage: a one-line message on stderr
+    3    the compiled DSP core is missing, stale or failed
+    130  interrupted (Ctrl-C)
+Any other exception is a bug and propagates with its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import gateway
+from gateway.errors import InputError, NativeError, UsageError
+
+EXIT_OK = 0
+EXIT_PARTIAL_FAILURE = 1
+EXIT_BAD_INPUT = 2
+EXIT_NATIVE = 3
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `linegate ... | head`
+
+PROG = "linegate"
+
+
+class CommandLineError(UsageError):
+    """The command line itself is wrong (unknown option, bad value)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that raises instead of exiting, so that ``main`` maps
+    every error to its exit code in one place and stays callable in-process."""
+
+    def error(self, message):
+        raise CommandLineError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # Imported here so that `linegate --version` works even when a subcommand's
+    # dependencies (the compiled core) cannot be loaded.
+    from gateway.tools import analyze
+
+    parser = _Parser(prog=PROG, description="Linegate telephony gateway: tools for technicians and operators.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {gateway.__version__}")
+    subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    subcommands.required = True
+    analyze.add_parser(subcommands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    try:
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as stop:  # --help and --version print and "exit" successfully
+            return stop.code if isinstance(stop.code, int) else EXIT_OK
+        return args.run(args)
+    except InputError as exc:
+        _complain(str(exc))
+        return EXIT_BAD_INPUT
+    except CommandLineError as exc:
+        _complain(str(exc), prefixed=True)
+        return EXIT_BAD_INPUT
+    except UsageError as exc:
+        _complain(str(exc))
+        return EXIT_BAD_INPUT
+    except NativeError as exc:
+        _complain(str(exc))
+        return EXIT_NATIVE
+    except KeyboardInterrupt:
+        _complain("interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of our output went away (`| head`): not an error of ours.
+        # Point stdout at devnull so the interpreter's final flush stays quiet.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def _complain(message: str, prefixed: bool = False) -> None:
+    print(message if prefixed else f"{PROG}: {message}", file=sys.stderr)
+
+
+if __name__ == "__main__":  # python -m gateway.tools.cli
+    sys.exit(main())
