@@ -144,6 +144,8 @@ class DetectorBank:
 
     def reset(self, channel: int) -> None:
         """Restart one channel: forget its state; its sample clock restarts at 0."""
+        if isinstance(channel, bool) or not isinstance(channel, (int, np.integer)):
+            raise UsageError(f"channel must be an integer, not {channel!r}")
         if not 0 <= channel < self.channels:
             raise UsageError(f"channel {channel} is outside 0..{self.channels - 1}")
         check(lib.lg_dtmf_rx_reset(self._bank, self._lanes, self._states, channel), "DTMF reset")

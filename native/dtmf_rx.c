@@ -28,6 +28,14 @@
 /* One window's frequency may stray this much further than the key's mean
  * may: noise moves single estimates, a real keypad's tones do not move. */
 #define WINDOW_DEV_MARGIN 1.25f
+/* A window continues a key only with this share of the key's peak power
+ * (the tone covers about half of it): windows that merely graze a tone
+ * across a pause must not bridge it. */
+#define CONTINUE_RATIO 0.25f
+/* A key is confirmed only in a window holding this share of its peak power,
+ * i.e. while the tone is still there: a tone too short to reach min_on_ms is
+ * gone from the window by then. */
+#define CONFIRM_RATIO 0.5f
 /* A key buried in speech (mean share below min_tone_fraction): the evidence
  * it needs instead. Chosen on the corpus' dev split where talk-off and
  * buried keys overlap least; see DEVELOPERS.md for the measurements. */
@@ -298,6 +306,11 @@ static window_verdict window_key(const lg_dtmf_rx_desc *d, const subblock_result
     return v;
 }
 
+static float key_power(const subblock_result *r, int key, int i)
+{
+    return r->power[key / 4][i] + r->power[4 + key % 4][i];
+}
+
 static float key_amplitude(const float x_re[][LG_LANE], const float x_im[][LG_LANE], int key, int i)
 {
     int row = key / 4, col = 4 + key % 4;
@@ -392,6 +405,7 @@ static void begin_candidate(lg_dtmf_rx_state *st, const lg_dtmf_rx_lane *lane, c
     st->onset_row = lane->y_pow[0][key / 4][i];
     st->onset_col = lane->y_pow[0][4 + key % 4][i];
     st->valid_windows = 1;
+    st->peak_power = key_power(r, key, i);
     st->fraction_sum = 0.0f;
     st->peak_ratio_sum = 0.0f;
     st->fraction_count = 0;
@@ -454,7 +468,9 @@ static void decide(const lg_dtmf_rx_desc *d, lg_dtmf_rx_state *st, const lg_dtmf
                    const subblock_result *r, int i, int channel, event_sink *sink)
 {
     window_verdict verdict = {-1, 0.0f, 0.0f, {0.0f, 0.0f}};
-    if (st->subblocks > W)
+    /* From the first full window on; the window before it, which the phase
+     * advance needs, is partly the silence before the stream began. */
+    if (st->subblocks >= W - 1)
         verdict = window_key(d, r, lane, i);
     int key = verdict.key;
     int64_t now_end = subblock_time(st, st->subblocks + 1);
@@ -465,14 +481,18 @@ static void decide(const lg_dtmf_rx_desc *d, lg_dtmf_rx_state *st, const lg_dtmf
         return;
     }
     ring_push(st, key_amplitude(r->x_re, r->x_im, st->key, i));
-    if (key == st->key) {
+    float power = key_power(r, st->key, i);
+    if (key == st->key && power >= CONTINUE_RATIO * st->peak_power) {
         st->gap = 0;
+        if (power > st->peak_power)
+            st->peak_power = power;
         /* The first W - 1 windows of a key are only partly covered by it. */
         if (++st->valid_windows >= W)
             add_evidence(st, &verdict);
         if (st->phase == LG_DTMF_CANDIDATE) {
             int64_t start = estimate_start(st);
-            if (now_end - start >= d->min_on_samples && candidate_is_key(d, st, r, i)) {
+            if (now_end - start >= d->min_on_samples && power >= CONFIRM_RATIO * st->peak_power &&
+                candidate_is_key(d, st, r, i)) {
                 st->start = start;
                 st->phase = LG_DTMF_ACTIVE;
                 emit(sink, channel, key, LG_EVENT_BEGIN, start, -1);
@@ -480,7 +500,7 @@ static void decide(const lg_dtmf_rx_desc *d, lg_dtmf_rx_state *st, const lg_dtmf
         }
         return;
     }
-    if (key >= 0) {
+    if (key >= 0 && key != st->key) {
         /* Another key straight away: the new tone's start bounds the old one's end. */
         int was_active = st->phase == LG_DTMF_ACTIVE;
         int old_key = st->key;

@@ -89,6 +89,7 @@ typedef struct {
     int32_t key;              /* tracked key index */
     int32_t gap;              /* consecutive windows without the tracked key */
     int32_t valid_windows;    /* windows that showed the tracked key */
+    float peak_power;         /* strongest |Y_row|^2 + |Y_col|^2 of the tracked key */
     float fraction_sum;       /* tone share of those windows, onset excluded */
     float peak_ratio_sum;     /* dB of the weaker group's peak over its next bin */
     int32_t fraction_count;
