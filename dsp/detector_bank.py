@@ -65,7 +65,16 @@ class DtmfParams:
     def _to_c(self):
         params = ffi.new("lg_dtmf_rx_params *")
         for field in dataclasses.fields(self):
-            setattr(params, field.name, getattr(self, field.name))
+            value = getattr(self, field.name)
+            try:
+                setattr(params, field.name, value)
+            except (TypeError, OverflowError) as exc:
+                raise UsageError(f"DtmfParams.{field.name}={value!r}: {exc}") from None
+        bad = lib.lg_dtmf_rx_params_bad_field(params)
+        if bad >= 0:
+            # The C struct's declaration order names the field; its limits live in C.
+            name = ffi.typeof("lg_dtmf_rx_params").fields[bad][0]
+            raise UsageError(f"DtmfParams.{name}={getattr(self, name)!r} is out of the receiver's range")
         return params
 
 

@@ -64,17 +64,35 @@ static float db_to_power_ratio(float db)
     return powf(10.0f, db / 10.0f);
 }
 
+int lg_dtmf_rx_params_bad_field(const lg_dtmf_rx_params *p)
+{
+    /* Negated comparisons so that NaN counts as out of range. */
+    if (!(p->min_level_dbm0 >= -70.0f && p->min_level_dbm0 <= 0.0f))
+        return 0;
+    if (!(p->max_normal_twist_db >= 0.0f && p->max_normal_twist_db <= 20.0f))
+        return 1;
+    if (!(p->max_reverse_twist_db >= 0.0f && p->max_reverse_twist_db <= 20.0f))
+        return 2;
+    /* Up to 4 %: with the per-window margin the phase advance stays under
+     * 180 degrees per sub-block, so it is measured without ambiguity. */
+    if (!(p->max_freq_dev_pct >= 0.5f && p->max_freq_dev_pct <= 4.0f))
+        return 3;
+    if (!(p->min_tone_fraction > 0.0f && p->min_tone_fraction <= 1.0f))
+        return 4;
+    if (!(p->min_peak_ratio_db >= 0.0f && p->min_peak_ratio_db <= 40.0f))
+        return 5;
+    if (p->min_on_ms < 20 || p->min_on_ms > 1000)
+        return 6;
+    if (p->min_off_ms < 20 || p->min_off_ms > 1000)
+        return 7;
+    return -1;
+}
+
 int lg_dtmf_rx_desc_init(lg_dtmf_rx_desc *d, const lg_dtmf_rx_params *p)
 {
     if (!d || !p)
         return LG_E_ARG;
-    if (!(p->min_level_dbm0 >= -70.0f && p->min_level_dbm0 <= 0.0f) ||
-        !(p->max_normal_twist_db >= 0.0f && p->max_normal_twist_db <= 20.0f) ||
-        !(p->max_reverse_twist_db >= 0.0f && p->max_reverse_twist_db <= 20.0f) ||
-        !(p->max_freq_dev_pct >= 0.5f && p->max_freq_dev_pct <= 5.0f) ||
-        !(p->min_tone_fraction > 0.0f && p->min_tone_fraction <= 1.0f) ||
-        !(p->min_peak_ratio_db >= 0.0f && p->min_peak_ratio_db <= 40.0f) ||
-        p->min_on_ms < 20 || p->min_on_ms > 1000 || p->min_off_ms < 20 || p->min_off_ms > 1000)
+    if (lg_dtmf_rx_params_bad_field(p) >= 0)
         return LG_E_RANGE;
 
     memset(d, 0, sizeof(*d));
@@ -97,14 +115,11 @@ int lg_dtmf_rx_desc_init(lg_dtmf_rx_desc *d, const lg_dtmf_rx_params *p)
         d->bin_hz[b] = hz;
         d->max_dev_hz[b] = hz * WINDOW_DEV_MARGIN * p->max_freq_dev_pct / 100.0f;
         double cone = 2.0 * 3.14159265358979323846 * d->max_dev_hz[b] * M / LG_SAMPLE_RATE;
-        if (cone >= 1.5)
-            return LG_E_RANGE; /* the cheap phase test needs a cone under 90 degrees */
-        d->cone_tan2[b] = (float)(tan(cone) * tan(cone));
+        d->cone_sin[b] = (float)sin(cone);
+        d->cone_cos[b] = (float)cos(cone);
         d->coef[b] = (float)(2.0 * cos(w));
         d->x_rot1_re[b] = (float)cos(-w * (M - 1));
         d->x_rot1_im[b] = (float)sin(-w * (M - 1));
-        d->x_rot2_re[b] = (float)cos(-w * M);
-        d->x_rot2_im[b] = (float)sin(-w * M);
         d->w_rot1_re[b] = (float)cos(-w * M);
         d->w_rot1_im[b] = (float)sin(-w * M);
         d->w_rot2_re[b] = (float)cos(-2.0 * w * M);
@@ -222,13 +237,14 @@ static void phase_advance(const lg_dtmf_rx_desc *d, const subblock_result *r, co
     *ui = zr * d->w_rot1_im[b] + zi * d->w_rot1_re[b];
 }
 
-/* Whether the advance is inside the tolerated cone, without an arctangent. */
+/* Whether the advance is inside the tolerated cone, without an arctangent:
+ * |angle| <= c  <=>  ur sin c >= |ui| cos c, for any c under 180 degrees. */
 static int within_cone(const lg_dtmf_rx_desc *d, const subblock_result *r, const lg_dtmf_rx_lane *lane, int b,
                        int i)
 {
     float ur, ui;
     phase_advance(d, r, lane, b, i, &ur, &ui);
-    return ur > 0.0f && ui * ui <= d->cone_tan2[b] * ur * ur;
+    return (ur != 0.0f || ui != 0.0f) && ur * d->cone_sin[b] >= fabsf(ui) * d->cone_cos[b];
 }
 
 /* Frequency offset (Hz) of the tone in bin b from the window's phase advance
@@ -538,7 +554,7 @@ static inline __attribute__((always_inline)) void screen_group(const lg_dtmf_rx_
                                                                const lg_dtmf_rx_lane *lane, int first, v8f *best,
                                                                v8f *next, v8i *cone_ok)
 {
-    v8f zero = {0}, top = zero - 1.0f, second = zero, ur = zero, ui = zero, tan2 = zero;
+    v8f zero = {0}, top = zero - 1.0f, second = zero, ur = zero, ui = zero, c_sin = zero, c_cos = zero;
     for (int b = first; b < first + 4; b++) {
         v8f p = lg_load_v8f(r->power[b]);
         v8f yr = lg_load_v8f(r->y_re[b]), yi = lg_load_v8f(r->y_im[b]);
@@ -552,11 +568,13 @@ static inline __attribute__((always_inline)) void screen_group(const lg_dtmf_rx_
         top = select_v8f(wins, p, top);
         ur = select_v8f(wins, br, ur);
         ui = select_v8f(wins, bi, ui);
-        tan2 = select_v8f(wins, zero + d->cone_tan2[b], tan2);
+        c_sin = select_v8f(wins, zero + d->cone_sin[b], c_sin);
+        c_cos = select_v8f(wins, zero + d->cone_cos[b], c_cos);
     }
     *best = top;
     *next = select_v8f(second > zero, second, zero);
-    *cone_ok = (ur > zero) & (ui * ui <= tan2 * ur * ur);
+    v8f abs_ui = select_v8f(ui < zero, -ui, ui);
+    *cone_ok = ((ur != zero) | (ui != zero)) & (ur * c_sin >= abs_ui * c_cos);
 }
 
 /* The cheap tests of window_key for a whole lane; a channel that fails them
@@ -597,8 +615,8 @@ static void finish_subblock(const lg_dtmf_rx_desc *d, lg_dtmf_rx_lane *lane, lg_
     for (int b = 0; b < LG_DTMF_BINS; b++) {
         for (int i = 0; i < LG_LANE; i++) {
             float s1 = lane->s1[b][i], s2 = lane->s2[b][i];
-            float xr = d->x_rot1_re[b] * s1 - d->x_rot2_re[b] * s2;
-            float xi = d->x_rot1_im[b] * s1 - d->x_rot2_im[b] * s2;
+            float xr = d->x_rot1_re[b] * s1 - d->w_rot1_re[b] * s2;
+            float xi = d->x_rot1_im[b] * s1 - d->w_rot1_im[b] * s2;
             float yr = lane->x_re[0][b][i] + d->w_rot1_re[b] * lane->x_re[1][b][i] -
                        d->w_rot1_im[b] * lane->x_im[1][b][i] + d->w_rot2_re[b] * xr - d->w_rot2_im[b] * xi;
             float yi = lane->x_im[0][b][i] + d->w_rot1_re[b] * lane->x_im[1][b][i] +

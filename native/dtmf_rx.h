@@ -39,7 +39,7 @@ typedef struct {
     float min_level_dbm0;       /* weakest tone accepted, per tone */
     float max_normal_twist_db;  /* row tone louder than column tone by at most */
     float max_reverse_twist_db; /* column tone louder than row tone by at most */
-    float max_freq_dev_pct;     /* each tone's mean frequency within this of nominal */
+    float max_freq_dev_pct;     /* each tone's mean frequency within this of nominal (<= 4) */
     float min_tone_fraction;    /* the two tones' mean share of the energy (each window may hold less) */
     float min_peak_ratio_db;    /* a tone over the other frequencies of its group */
     int32_t min_on_ms;          /* shortest tone reported */
@@ -52,7 +52,7 @@ typedef struct {
     float normal_twist;
     float reverse_twist;
     float max_dev_hz[LG_DTMF_BINS];   /* per window */
-    float cone_tan2[LG_DTMF_BINS];    /* tan^2 of the phase advance max_dev_hz allows */
+    float cone_sin[LG_DTMF_BINS], cone_cos[LG_DTMF_BINS]; /* the phase advance max_dev_hz allows */
     float max_mean_dev;               /* relative, over a key */
     float tone_fraction;
     float peak_ratio;
@@ -60,7 +60,6 @@ typedef struct {
     int32_t end_windows;
     float coef[LG_DTMF_BINS];          /* 2 cos(w) */
     float x_rot1_re[LG_DTMF_BINS], x_rot1_im[LG_DTMF_BINS]; /* e^{-jw(M-1)} */
-    float x_rot2_re[LG_DTMF_BINS], x_rot2_im[LG_DTMF_BINS]; /* e^{-jwM} */
     float w_rot1_re[LG_DTMF_BINS], w_rot1_im[LG_DTMF_BINS]; /* e^{-jwM} */
     float w_rot2_re[LG_DTMF_BINS], w_rot2_im[LG_DTMF_BINS]; /* e^{-2jwM} */
     float bin_hz[LG_DTMF_BINS];
@@ -110,6 +109,9 @@ typedef struct {
 } lg_dtmf_rx_bank;
 
 void lg_dtmf_rx_params_default(lg_dtmf_rx_params *params);
+/* The position (0-based, in declaration order) of the first field of
+ * `params` outside its range, or -1 when all are valid. */
+int lg_dtmf_rx_params_bad_field(const lg_dtmf_rx_params *params);
 int lg_dtmf_rx_desc_init(lg_dtmf_rx_desc *desc, const lg_dtmf_rx_params *params);
 /* `lanes` holds (channels + LG_LANE - 1) / LG_LANE entries. */
 int lg_dtmf_rx_bank_init(lg_dtmf_rx_bank *bank, lg_dtmf_rx_lane *lanes,
