@@ -214,14 +214,16 @@ static void emit(event_sink *sink, int channel, int key, int flags, int64_t star
 }
 
 /* Power gain of the L-sample rectangular window for a tone `dev_hz` off the
- * frequency it is tuned to. */
+ * frequency it is tuned to. Held above 0.1: near the window's first null
+ * (66.7 Hz off, reachable only with a wide max_freq_dev_pct) dividing by it
+ * would turn noise into level. */
 static float window_gain(float dev_hz)
 {
     float a = PI_F * dev_hz / LG_SAMPLE_RATE;
     if (fabsf(a) < 1e-6f)
         return 1.0f;
     float g = sinf(a * L) / (L * sinf(a));
-    return g * g;
+    return g * g > 0.1f ? g * g : 0.1f;
 }
 
 /* z = Y_now * conj(Y_prev) * e^{-jwM}: its angle is the phase advance beyond
