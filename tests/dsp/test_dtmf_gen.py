@@ -11,6 +11,7 @@ import pytest
 from gateway.dsp.dtmf import COL_HZ, KEYS, MAX_DIGITS, ROW_HZ, DtmfGenerator, key_frequencies
 from gateway.dsp.native import ffi, lib
 from gateway.errors import UsageError
+from tests.dsp.measure import amplitudes
 
 RATE = 8000
 DBM0_PEAK = 22826.0
@@ -23,16 +24,6 @@ def peak(dbm0):
 
 def db(ratio):
     return 20 * np.log10(ratio)
-
-
-def amplitudes(x, freqs):
-    """Least-squares amplitude of a sinusoid at each frequency (any length)."""
-    t = np.arange(len(x))
-    columns = []
-    for f in freqs:
-        columns += [np.sin(2 * np.pi * f * t / RATE), np.cos(2 * np.pi * f * t / RATE)]
-    coef, *_ = np.linalg.lstsq(np.column_stack(columns), np.asarray(x, np.float64), rcond=None)
-    return np.hypot(coef[0::2], coef[1::2])
 
 
 def expected_key(key, on_ms, off_ms, low_dbm0, high_dbm0):

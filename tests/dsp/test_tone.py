@@ -14,6 +14,7 @@ from scipy.signal import hilbert
 from gateway.dsp.native import ffi, lib
 from gateway.dsp.tone import MAX_SEGMENTS, ToneGenerator, ToneSegment, tone
 from gateway.errors import UsageError
+from tests.dsp.measure import amplitudes
 
 RATE = 8000
 DBM0_PEAK = 22826.0  # 32767 * 10^(-3.14/20): the peak of a 0 dBm0 sine
@@ -36,17 +37,6 @@ def burst(freqs, levels_dbm0, n, start_phase=0.0):
     t = np.arange(n)
     return sum(peak(level) * np.sin(2 * np.pi * f * t / RATE + start_phase)
                for f, level in zip(freqs, levels_dbm0))
-
-
-def amplitudes(x, freqs):
-    """Least-squares amplitude of a sinusoid at each frequency; exact for
-    any length, whole cycles or not."""
-    t = np.arange(len(x))
-    columns = []
-    for f in freqs:
-        columns += [np.sin(2 * np.pi * f * t / RATE), np.cos(2 * np.pi * f * t / RATE)]
-    coef, *_ = np.linalg.lstsq(np.column_stack(columns), np.asarray(x, np.float64), rcond=None)
-    return np.hypot(coef[0::2], coef[1::2])
 
 
 def zero_crossing_frequency(x):
