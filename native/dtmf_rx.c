@@ -64,6 +64,19 @@ static float db_to_power_ratio(float db)
     return powf(10.0f, db / 10.0f);
 }
 
+/* Power gain of the L-sample rectangular window for a tone `dev_hz` off the
+ * frequency it is tuned to. Held above 0.1: near the window's first null
+ * (66.7 Hz off, reachable only with a wide max_freq_dev_pct) dividing by it
+ * would turn noise into level. */
+static float window_gain_exact(double dev_hz)
+{
+    double a = 3.14159265358979323846 * dev_hz / LG_SAMPLE_RATE;
+    if (fabs(a) < 1e-9)
+        return 1.0f;
+    double g = sin(a * L) / (L * sin(a));
+    return g * g > 0.1 ? (float)(g * g) : 0.1f;
+}
+
 int lg_dtmf_rx_params_bad_field(const lg_dtmf_rx_params *p)
 {
     /* Negated comparisons so that NaN counts as out of range. */
@@ -125,6 +138,8 @@ int lg_dtmf_rx_desc_init(lg_dtmf_rx_desc *d, const lg_dtmf_rx_params *p)
         d->w_rot2_re[b] = (float)cos(-2.0 * w * M);
         d->w_rot2_im[b] = (float)sin(-2.0 * w * M);
     }
+    for (int k = 0; k < LG_DTMF_GAIN_STEPS; k++)
+        d->gain[k] = window_gain_exact(0.5 * k);
     return LG_OK;
 }
 
@@ -213,17 +228,33 @@ static void emit(event_sink *sink, int channel, int key, int flags, int64_t star
     ev->end = end;
 }
 
-/* Power gain of the L-sample rectangular window for a tone `dev_hz` off the
- * frequency it is tuned to. Held above 0.1: near the window's first null
- * (66.7 Hz off, reachable only with a wide max_freq_dev_pct) dividing by it
- * would turn noise into level. */
-static float window_gain(float dev_hz)
+/* The same from the descriptor's table (the audio path has no time for two
+ * sines per window); the offset is at most 100 Hz by construction. */
+static float window_gain(const lg_dtmf_rx_desc *d, float dev_hz)
 {
-    float a = PI_F * dev_hz / LG_SAMPLE_RATE;
-    if (fabsf(a) < 1e-6f)
-        return 1.0f;
-    float g = sinf(a * L) / (L * sinf(a));
-    return g * g > 0.1f ? g * g : 0.1f;
+    float at = fabsf(dev_hz) * 2.0f;
+    int k = (int)at;
+    if (k >= LG_DTMF_GAIN_STEPS - 1)
+        return d->gain[LG_DTMF_GAIN_STEPS - 1];
+    float frac = at - (float)k;
+    return d->gain[k] + frac * (d->gain[k + 1] - d->gain[k]);
+}
+
+/* atan2 to about 1e-5 rad (0.001 Hz of frequency estimate) without libm's
+ * care for every corner; arguments are finite and not both zero. */
+static float fast_atan2f(float y, float x)
+{
+    float ax = fabsf(x), ay = fabsf(y);
+    int swap = ay > ax;
+    float t = swap ? ax / ay : ay / ax;
+    float t2 = t * t;
+    float r = t * (0.99997726f + t2 * (-0.33262347f + t2 * (0.19354346f + t2 * (-0.11643287f +
+                                                                              t2 * (0.05265332f - t2 * 0.01172120f)))));
+    if (swap)
+        r = 1.57079637f - r;
+    if (x < 0.0f)
+        r = 3.14159274f - r;
+    return y < 0.0f ? -r : r;
 }
 
 /* z = Y_now * conj(Y_prev) * e^{-jwM}: its angle is the phase advance beyond
@@ -258,7 +289,7 @@ static float bin_offset_hz(const lg_dtmf_rx_desc *d, const subblock_result *r, c
     phase_advance(d, r, lane, b, i, &ur, &ui);
     if (ur == 0.0f && ui == 0.0f)
         return NAN;
-    return atan2f(ui, ur) * (float)LG_SAMPLE_RATE / (2.0f * PI_F * M);
+    return fast_atan2f(ui, ur) * (float)LG_SAMPLE_RATE / (2.0f * PI_F * M);
 }
 
 /* The strongest bin of a group, and how far it stands over the next one. */
@@ -310,8 +341,8 @@ static window_verdict window_key(const lg_dtmf_rx_desc *d, const subblock_result
     float dev_col = bin_offset_hz(d, r, lane, col, i);
     if (!(fabsf(dev_row) <= d->max_dev_hz[row]) || !(fabsf(dev_col) <= d->max_dev_hz[col]))
         return none;
-    p_row /= window_gain(dev_row);
-    p_col /= window_gain(dev_col);
+    p_row /= window_gain(d, dev_row);
+    p_col /= window_gain(d, dev_col);
     if (p_row < d->min_power || p_col < d->min_power)
         return none;
     if (p_row > d->normal_twist * p_col || p_col > d->reverse_twist * p_row)
@@ -332,7 +363,8 @@ static float key_power(const subblock_result *r, int key, int i)
 static float key_amplitude(const float x_re[][LG_LANE], const float x_im[][LG_LANE], int key, int i)
 {
     int row = key / 4, col = 4 + key % 4;
-    return hypotf(x_re[row][i], x_im[row][i]) + hypotf(x_re[col][i], x_im[col][i]);
+    return sqrtf(x_re[row][i] * x_re[row][i] + x_im[row][i] * x_im[row][i]) +
+           sqrtf(x_re[col][i] * x_re[col][i] + x_im[col][i] * x_im[col][i]);
 }
 
 /* Channel sample time of the start of the channel's sub-block number `sb`. */

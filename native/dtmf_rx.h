@@ -34,6 +34,7 @@
 #define LG_DTMF_SUBBLOCK 40
 #define LG_DTMF_WINDOW 3
 #define LG_DTMF_RING 16
+#define LG_DTMF_GAIN_STEPS 202          /* window gain tabulated every 0.5 Hz to 100 Hz */
 
 typedef struct {
     float min_level_dbm0;       /* weakest tone accepted, per tone */
@@ -63,6 +64,7 @@ typedef struct {
     float w_rot1_re[LG_DTMF_BINS], w_rot1_im[LG_DTMF_BINS]; /* e^{-jwM} */
     float w_rot2_re[LG_DTMF_BINS], w_rot2_im[LG_DTMF_BINS]; /* e^{-2jwM} */
     float bin_hz[LG_DTMF_BINS];
+    float gain[LG_DTMF_GAIN_STEPS];   /* window power gain against offset, 0.5 Hz steps */
 } lg_dtmf_rx_desc;
 
 /* Goertzel accumulators and sub-block history of LG_LANE channels. */
