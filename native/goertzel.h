@@ -17,12 +17,15 @@
 /* Copies `n` samples (n <= LG_GOERTZEL_MAX_CHUNK) of channels
  * first_channel .. first_channel + nvalid - 1 from row-major input
  * ([channels][stride], int16 or G.711 codes) starting at `offset` into
- * x[n][LG_LANE]; lanes past nvalid read 0. */
+ * x[n][LG_LANE]; lanes past nvalid read 0. Where the CPU has AVX2 it also
+ * prefetches the same samples of the next LG_LANE channels when nvalid is
+ * LG_LANE (a prefetch beyond the input is harmless). */
 void lg_goertzel_gather(const void *samples, int encoding, int stride, int first_channel, int nvalid, int offset,
                         int n, float (*x)[LG_LANE]);
 
 /* Runs eight Goertzel recurrences (s = x + coef * s1 - s2) and the energy
- * sum over x[n][LG_LANE], updating s1, s2 and energy in place. */
+ * sum over x[n][LG_LANE], updating s1, s2 and energy in place. With AVX2 the
+ * multiply-adds are fused: low bits differ from builds without. */
 void lg_goertzel_run8(const float coef[8], float s1[8][LG_LANE], float s2[8][LG_LANE], float energy[LG_LANE],
                       const float (*x)[LG_LANE], int n);
 

@@ -17,6 +17,20 @@
 #define LG_MULTIVERSION
 #endif
 
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(LG_NO_X86_KERNELS)
+/* Kernels written with <immintrin.h> for one ISA level each, chosen at run
+ * time with __builtin_cpu_supports (which reads the CPU model the runtime
+ * filled in at load time; nothing of ours is written). Helpers they share are
+ * always_inline with a subset of the caller's target, so that they inline.
+ * -DLG_NO_X86_KERNELS builds the portable code instead, to test it on x86. */
+#define LG_X86_KERNELS 1
+#define LG_TARGET_AVX2 __attribute__((target("avx2,fma")))
+/* AVX-512VL for its 32 ymm registers, not for wider vectors. */
+#define LG_TARGET_AVX512VL __attribute__((target("avx2,fma,avx512f,avx512vl")))
+#define LG_HAVE_AVX2() (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+#define LG_HAVE_AVX512VL() (LG_HAVE_AVX2() && __builtin_cpu_supports("avx512vl"))
+#endif
+
 #if defined(__GNUC__)
 typedef float v8f __attribute__((vector_size(LG_LANE * sizeof(float))));
 typedef int32_t v8i __attribute__((vector_size(LG_LANE * sizeof(int32_t))));
