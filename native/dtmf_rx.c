@@ -140,6 +140,8 @@ int lg_dtmf_rx_desc_init(lg_dtmf_rx_desc *d, const lg_dtmf_rx_params *p)
     }
     for (int k = 0; k < LG_DTMF_GAIN_STEPS; k++)
         d->gain[k] = window_gain_exact(0.5 * k);
+    for (int b = 0; b < LG_DTMF_BINS; b++)
+        d->edge_gain[b] = window_gain_exact(d->max_dev_hz[b]);
     return LG_OK;
 }
 
@@ -582,13 +584,14 @@ static inline __attribute__((always_inline)) v8f select_v8f(v8i mask, v8f yes, v
 }
 
 /* Strongest bin of a group (first of equals, as group_peak), the next
- * strongest, and whether the winner's phase advance is inside its cone, for
- * the eight channels of a lane at once. */
+ * strongest, whether the winner's phase advance is inside its cone, and the
+ * winner's gain at the edge of its cone, for the eight channels of a lane. */
 static inline __attribute__((always_inline)) void screen_group(const lg_dtmf_rx_desc *d, const subblock_result *r,
                                                                const lg_dtmf_rx_lane *lane, int first, v8f *best,
-                                                               v8f *next, v8i *cone_ok)
+                                                               v8f *next, v8i *cone_ok, v8f *edge_gain)
 {
     v8f zero = {0}, top = zero - 1.0f, second = zero, ur = zero, ui = zero, c_sin = zero, c_cos = zero;
+    v8f gain = zero;
     for (int b = first; b < first + 4; b++) {
         v8f p = lg_load_v8f(r->power[b]);
         v8f yr = lg_load_v8f(r->y_re[b]), yi = lg_load_v8f(r->y_im[b]);
@@ -604,28 +607,32 @@ static inline __attribute__((always_inline)) void screen_group(const lg_dtmf_rx_
         ui = select_v8f(wins, bi, ui);
         c_sin = select_v8f(wins, zero + d->cone_sin[b], c_sin);
         c_cos = select_v8f(wins, zero + d->cone_cos[b], c_cos);
+        gain = select_v8f(wins, zero + d->edge_gain[b], gain);
     }
     *best = top;
     *next = select_v8f(second > zero, second, zero);
     v8f abs_ui = select_v8f(ui < zero, -ui, ui);
     *cone_ok = ((ur != zero) | (ui != zero)) & (ur * c_sin >= abs_ui * c_cos);
+    *edge_gain = gain;
 }
 
-/* The cheap tests of window_key for a whole lane; a channel that fails them
- * cannot show a key in this window. */
+/* The tests of window_key that need no arctangent, for a whole lane. Levels
+ * are bounded by the most the window's roll-off can correct them (the gain
+ * at the cone's edge), so a channel failing here fails window_key too. */
 static inline __attribute__((always_inline)) void screen_windows(const lg_dtmf_rx_desc *d, const subblock_result *r,
                                                                  const lg_dtmf_rx_lane *lane, int maybe[LG_LANE])
 {
-    v8f row, row_next, col, col_next;
+    v8f row, row_next, col, col_next, row_gain, col_gain;
     v8i row_cone, col_cone;
-    screen_group(d, r, lane, 0, &row, &row_next, &row_cone);
-    screen_group(d, r, lane, 4, &col, &col_next, &col_cone);
+    screen_group(d, r, lane, 0, &row, &row_next, &row_cone, &row_gain);
+    screen_group(d, r, lane, 4, &col, &col_next, &col_cone, &col_gain);
     const float to_power = 2.0f / ((float)L * (float)L);
     v8f p_row = row * to_power, p_col = col * to_power;
     v8f mean_power = lg_load_v8f(r->window_energy) * (1.0f / L);
     v8i ok = row_cone & col_cone & (row >= d->peak_ratio * row_next) & (col >= d->peak_ratio * col_next) &
-             (p_row >= QUICK_LOSS * d->min_power) & (p_col >= QUICK_LOSS * d->min_power) &
-             (p_row + p_col >= QUICK_LOSS * WINDOW_FRACTION_FLOOR * mean_power);
+             (p_row >= d->min_power * row_gain) & (p_col >= d->min_power * col_gain) &
+             (p_row * col_gain <= d->normal_twist * p_col) & (p_col * row_gain <= d->reverse_twist * p_row) &
+             (p_row * col_gain + p_col * row_gain >= WINDOW_FRACTION_FLOOR * row_gain * col_gain * mean_power);
     for (int i = 0; i < LG_LANE; i++)
         maybe[i] = ok[i] != 0;
 }

@@ -54,6 +54,7 @@ typedef struct {
     float reverse_twist;
     float max_dev_hz[LG_DTMF_BINS];   /* per window */
     float cone_sin[LG_DTMF_BINS], cone_cos[LG_DTMF_BINS]; /* the phase advance max_dev_hz allows */
+    float edge_gain[LG_DTMF_BINS];    /* window power gain at max_dev_hz: the most a level is corrected */
     float max_mean_dev;               /* relative, over a key */
     float tone_fraction;
     float peak_ratio;
