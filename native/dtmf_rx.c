@@ -149,15 +149,16 @@ static void clear_lane_column(lg_dtmf_rx_lane *lane, int i)
 {
     for (int b = 0; b < LG_DTMF_BINS; b++) {
         lane->s1[b][i] = lane->s2[b][i] = 0.0f;
-        lane->y_re[b][i] = lane->y_im[b][i] = 0.0f;
-        for (int h = 0; h < W; h++)
+        for (int h = 0; h < 2; h++)
+            lane->y_re[h][b][i] = lane->y_im[h][b][i] = 0.0f;
+        for (int h = 0; h < W + 1; h++)
             lane->y_pow[h][b][i] = 0.0f;
-        for (int h = 0; h < W - 1; h++)
+        for (int h = 0; h < W; h++)
             lane->x_re[h][b][i] = lane->x_im[h][b][i] = 0.0f;
     }
     lane->energy[i] = 0.0f;
-    for (int h = 0; h < W - 1; h++)
-        lane->e_hist[h][i] = 0.0f;
+    for (int h = 0; h < W; h++)
+        lane->e_sub[h][i] = 0.0f;
 }
 
 static void clear_state(lg_dtmf_rx_state *st, int32_t pos)
@@ -207,10 +208,16 @@ int lg_dtmf_rx_max_events(int channels, int nsamples)
 
 /* ---- decisions, once per sub-block ------------------------------------ */
 
+/* One sub-block's results and the history the decisions read, as pointers
+ * into the lane's rings: [bin][lane] arrays. */
+typedef float lane_bins[LG_LANE];
 typedef struct {
-    float x_re[LG_DTMF_BINS][LG_LANE], x_im[LG_DTMF_BINS][LG_LANE];
-    float y_re[LG_DTMF_BINS][LG_LANE], y_im[LG_DTMF_BINS][LG_LANE];
-    float power[LG_DTMF_BINS][LG_LANE];
+    const lane_bins *x_re, *x_im;                 /* this sub-block */
+    const lane_bins *hist_re[W - 1], *hist_im[W - 1]; /* the sub-blocks before it, oldest first */
+    const lane_bins *y_re, *y_im;                 /* the window ending now */
+    const lane_bins *prev_re, *prev_im;           /* the window one sub-block ago */
+    const lane_bins *power;                       /* |Y|^2 now */
+    const lane_bins *onset_power;                 /* |Y|^2 of the window that ended W sub-blocks ago */
     float window_energy[LG_LANE];
 } subblock_result;
 
@@ -261,11 +268,11 @@ static float fast_atan2f(float y, float x)
 
 /* z = Y_now * conj(Y_prev) * e^{-jwM}: its angle is the phase advance beyond
  * the bin's own frequency. */
-static void phase_advance(const lg_dtmf_rx_desc *d, const subblock_result *r, const lg_dtmf_rx_lane *lane,
-                          int b, int i, float *ur, float *ui)
+static void phase_advance(const lg_dtmf_rx_desc *d, const subblock_result *r, int b, int i, float *ur,
+                          float *ui)
 {
     float yr = r->y_re[b][i], yi = r->y_im[b][i];
-    float pr = lane->y_re[b][i], pi = lane->y_im[b][i];
+    float pr = r->prev_re[b][i], pi = r->prev_im[b][i];
     float zr = yr * pr + yi * pi;
     float zi = yi * pr - yr * pi;
     *ur = zr * d->w_rot1_re[b] - zi * d->w_rot1_im[b];
@@ -274,21 +281,19 @@ static void phase_advance(const lg_dtmf_rx_desc *d, const subblock_result *r, co
 
 /* Whether the advance is inside the tolerated cone, without an arctangent:
  * |angle| <= c  <=>  ur sin c >= |ui| cos c, for any c under 180 degrees. */
-static int within_cone(const lg_dtmf_rx_desc *d, const subblock_result *r, const lg_dtmf_rx_lane *lane, int b,
-                       int i)
+static int within_cone(const lg_dtmf_rx_desc *d, const subblock_result *r, int b, int i)
 {
     float ur, ui;
-    phase_advance(d, r, lane, b, i, &ur, &ui);
+    phase_advance(d, r, b, i, &ur, &ui);
     return (ur != 0.0f || ui != 0.0f) && ur * d->cone_sin[b] >= fabsf(ui) * d->cone_cos[b];
 }
 
 /* Frequency offset (Hz) of the tone in bin b from the window's phase advance
  * over one sub-block; NAN when there is nothing to measure. */
-static float bin_offset_hz(const lg_dtmf_rx_desc *d, const subblock_result *r, const lg_dtmf_rx_lane *lane,
-                           int b, int i)
+static float bin_offset_hz(const lg_dtmf_rx_desc *d, const subblock_result *r, int b, int i)
 {
     float ur, ui;
-    phase_advance(d, r, lane, b, i, &ur, &ui);
+    phase_advance(d, r, b, i, &ur, &ui);
     if (ur == 0.0f && ui == 0.0f)
         return NAN;
     return fast_atan2f(ui, ur) * (float)LG_SAMPLE_RATE / (2.0f * PI_F * M);
@@ -317,8 +322,7 @@ typedef struct {
 } window_verdict;
 
 /* The key whose two tones dominate this window, if any. */
-static window_verdict window_key(const lg_dtmf_rx_desc *d, const subblock_result *r, const lg_dtmf_rx_lane *lane,
-                                 int i)
+static window_verdict window_key(const lg_dtmf_rx_desc *d, const subblock_result *r, int i)
 {
     window_verdict none = {-1, 0.0f, 0.0f, {0.0f, 0.0f}};
     float row_ratio, col_ratio;
@@ -336,11 +340,11 @@ static window_verdict window_key(const lg_dtmf_rx_desc *d, const subblock_result
         return none;
     if (p_row < QUICK_LOSS * d->min_power || p_col < QUICK_LOSS * d->min_power)
         return none;
-    if (!within_cone(d, r, lane, row, i) || !within_cone(d, r, lane, col, i))
+    if (!within_cone(d, r, row, i) || !within_cone(d, r, col, i))
         return none;
 
-    float dev_row = bin_offset_hz(d, r, lane, row, i);
-    float dev_col = bin_offset_hz(d, r, lane, col, i);
+    float dev_row = bin_offset_hz(d, r, row, i);
+    float dev_col = bin_offset_hz(d, r, col, i);
     if (!(fabsf(dev_row) <= d->max_dev_hz[row]) || !(fabsf(dev_col) <= d->max_dev_hz[col]))
         return none;
     p_row /= window_gain(d, dev_row);
@@ -438,8 +442,7 @@ static int64_t estimate_end(const lg_dtmf_rx_state *st)
     return subblock_time(st, full + 1) + (int64_t)lrintf(partial * M);
 }
 
-static void begin_candidate(lg_dtmf_rx_state *st, const lg_dtmf_rx_lane *lane, const subblock_result *r,
-                            int key, int i)
+static void begin_candidate(lg_dtmf_rx_state *st, const subblock_result *r, int key, int i)
 {
     int64_t now = st->subblocks; /* number of the sub-block just completed */
     st->phase = LG_DTMF_CANDIDATE;
@@ -449,13 +452,13 @@ static void begin_candidate(lg_dtmf_rx_state *st, const lg_dtmf_rx_lane *lane, c
     st->ring_first = now - (W - 1);
     /* The window that found the key spans the last W sub-blocks. */
     for (int h = 0; h < W - 1; h++)
-        st->amp[(st->ring_first + h) % RING] = key_amplitude(lane->x_re[h], lane->x_im[h], key, i);
+        st->amp[(st->ring_first + h) % RING] = key_amplitude(r->hist_re[h], r->hist_im[h], key, i);
     st->ring_len = W - 1;
     ring_push(st, key_amplitude(r->x_re, r->x_im, key, i));
     /* y_pow[0] is the window that ended just before this window's first
      * sub-block: it saw none of the new tone if it began here. */
-    st->onset_row = lane->y_pow[0][key / 4][i];
-    st->onset_col = lane->y_pow[0][4 + key % 4][i];
+    st->onset_row = r->onset_power[key / 4][i];
+    st->onset_col = r->onset_power[4 + key % 4][i];
     st->valid_windows = 1;
     st->peak_power = key_power(r, key, i);
     st->fraction_sum = 0.0f;
@@ -516,20 +519,20 @@ static void end_digit(lg_dtmf_rx_state *st, int channel, event_sink *sink)
     st->key = -1;
 }
 
-static void decide(const lg_dtmf_rx_desc *d, lg_dtmf_rx_state *st, const lg_dtmf_rx_lane *lane,
-                   const subblock_result *r, int i, int channel, event_sink *sink)
+static void decide(const lg_dtmf_rx_desc *d, lg_dtmf_rx_state *st, const subblock_result *r, int i, int channel,
+                   event_sink *sink)
 {
     window_verdict verdict = {-1, 0.0f, 0.0f, {0.0f, 0.0f}};
     /* From the first full window on; the window before it, which the phase
      * advance needs, is partly the silence before the stream began. */
     if (st->subblocks >= W - 1)
-        verdict = window_key(d, r, lane, i);
+        verdict = window_key(d, r, i);
     int key = verdict.key;
     int64_t now_end = subblock_time(st, st->subblocks + 1);
 
     if (st->phase == LG_DTMF_IDLE) {
         if (key >= 0)
-            begin_candidate(st, lane, r, key, i);
+            begin_candidate(st, r, key, i);
         return;
     }
     ring_push(st, key_amplitude(r->x_re, r->x_im, st->key, i));
@@ -557,7 +560,7 @@ static void decide(const lg_dtmf_rx_desc *d, lg_dtmf_rx_state *st, const lg_dtmf
         int was_active = st->phase == LG_DTMF_ACTIVE;
         int old_key = st->key;
         int64_t old_start = st->start, old_end = was_active ? estimate_end(st) : 0;
-        begin_candidate(st, lane, r, key, i);
+        begin_candidate(st, r, key, i);
         if (was_active) {
             int64_t boundary = estimate_start(st);
             if (old_end > boundary)
@@ -587,7 +590,7 @@ static inline __attribute__((always_inline)) v8f select_v8f(v8i mask, v8f yes, v
  * strongest, whether the winner's phase advance is inside its cone, and the
  * winner's gain at the edge of its cone, for the eight channels of a lane. */
 static inline __attribute__((always_inline)) void screen_group(const lg_dtmf_rx_desc *d, const subblock_result *r,
-                                                               const lg_dtmf_rx_lane *lane, int first, v8f *best,
+                                                               int first, v8f *best,
                                                                v8f *next, v8i *cone_ok, v8f *edge_gain)
 {
     v8f zero = {0}, top = zero - 1.0f, second = zero, ur = zero, ui = zero, c_sin = zero, c_cos = zero;
@@ -595,7 +598,7 @@ static inline __attribute__((always_inline)) void screen_group(const lg_dtmf_rx_
     for (int b = first; b < first + 4; b++) {
         v8f p = lg_load_v8f(r->power[b]);
         v8f yr = lg_load_v8f(r->y_re[b]), yi = lg_load_v8f(r->y_im[b]);
-        v8f pr = lg_load_v8f(lane->y_re[b]), pi = lg_load_v8f(lane->y_im[b]);
+        v8f pr = lg_load_v8f(r->prev_re[b]), pi = lg_load_v8f(r->prev_im[b]);
         v8f zr = yr * pr + yi * pi, zi = yi * pr - yr * pi;
         v8f br = zr * d->w_rot1_re[b] - zi * d->w_rot1_im[b];
         v8f bi = zr * d->w_rot1_im[b] + zi * d->w_rot1_re[b];
@@ -620,12 +623,12 @@ static inline __attribute__((always_inline)) void screen_group(const lg_dtmf_rx_
  * are bounded by the most the window's roll-off can correct them (the gain
  * at the cone's edge), so a channel failing here fails window_key too. */
 static inline __attribute__((always_inline)) void screen_windows(const lg_dtmf_rx_desc *d, const subblock_result *r,
-                                                                 const lg_dtmf_rx_lane *lane, int maybe[LG_LANE])
+                                                                 int maybe[LG_LANE])
 {
     v8f row, row_next, col, col_next, row_gain, col_gain;
     v8i row_cone, col_cone;
-    screen_group(d, r, lane, 0, &row, &row_next, &row_cone, &row_gain);
-    screen_group(d, r, lane, 4, &col, &col_next, &col_cone, &col_gain);
+    screen_group(d, r, 0, &row, &row_next, &row_cone, &row_gain);
+    screen_group(d, r, 4, &col, &col_next, &col_cone, &col_gain);
     const float to_power = 2.0f / ((float)L * (float)L);
     v8f p_row = row * to_power, p_col = col * to_power;
     v8f mean_power = lg_load_v8f(r->window_energy) * (1.0f / L);
@@ -637,8 +640,7 @@ static inline __attribute__((always_inline)) void screen_windows(const lg_dtmf_r
         maybe[i] = ok[i] != 0;
 }
 #else
-static void screen_windows(const lg_dtmf_rx_desc *d, const subblock_result *r, const lg_dtmf_rx_lane *lane,
-                           int maybe[LG_LANE])
+static void screen_windows(const lg_dtmf_rx_desc *d, const subblock_result *r, int maybe[LG_LANE])
 {
     for (int i = 0; i < LG_LANE; i++)
         maybe[i] = 1; /* window_key makes every test */
@@ -652,54 +654,55 @@ LG_MULTIVERSION __attribute__((noinline))
 static void finish_subblock(const lg_dtmf_rx_desc *d, lg_dtmf_rx_lane *lane, lg_dtmf_rx_state *states,
                             int first_channel, int nvalid, event_sink *sink)
 {
-    subblock_result r;
+    /* Ring slots: this sub-block replaces the one W sub-blocks old. */
+    int k = lane->count;
+    int now = k % W, before1 = (k + W - 1) % W, before2 = (k + W - 2) % W;
+    int ywin = k % 2, ypow = k % (W + 1);
     for (int b = 0; b < LG_DTMF_BINS; b++) {
         for (int i = 0; i < LG_LANE; i++) {
             float s1 = lane->s1[b][i], s2 = lane->s2[b][i];
             float xr = d->x_rot1_re[b] * s1 - d->w_rot1_re[b] * s2;
             float xi = d->x_rot1_im[b] * s1 - d->w_rot1_im[b] * s2;
-            float yr = lane->x_re[0][b][i] + d->w_rot1_re[b] * lane->x_re[1][b][i] -
-                       d->w_rot1_im[b] * lane->x_im[1][b][i] + d->w_rot2_re[b] * xr - d->w_rot2_im[b] * xi;
-            float yi = lane->x_im[0][b][i] + d->w_rot1_re[b] * lane->x_im[1][b][i] +
-                       d->w_rot1_im[b] * lane->x_re[1][b][i] + d->w_rot2_re[b] * xi + d->w_rot2_im[b] * xr;
-            r.x_re[b][i] = xr;
-            r.x_im[b][i] = xi;
-            r.y_re[b][i] = yr;
-            r.y_im[b][i] = yi;
-            r.power[b][i] = yr * yr + yi * yi;
-        }
-    }
-    for (int i = 0; i < LG_LANE; i++)
-        r.window_energy[i] = lane->e_hist[0][i] + lane->e_hist[1][i] + lane->energy[i];
-
-    int maybe[LG_LANE];
-    screen_windows(d, &r, lane, maybe);
-    for (int i = 0; i < nvalid; i++) {
-        lg_dtmf_rx_state *st = &states[i];
-        if (maybe[i] || st->phase != LG_DTMF_IDLE)
-            decide(d, st, lane, &r, i, first_channel + i, sink);
-        st->subblocks++;
-    }
-
-    for (int b = 0; b < LG_DTMF_BINS; b++) {
-        for (int i = 0; i < LG_LANE; i++) {
-            lane->x_re[0][b][i] = lane->x_re[1][b][i];
-            lane->x_im[0][b][i] = lane->x_im[1][b][i];
-            lane->x_re[1][b][i] = r.x_re[b][i];
-            lane->x_im[1][b][i] = r.x_im[b][i];
-            lane->y_re[b][i] = r.y_re[b][i];
-            lane->y_im[b][i] = r.y_im[b][i];
-            for (int h = 0; h < W - 1; h++)
-                lane->y_pow[h][b][i] = lane->y_pow[h + 1][b][i];
-            lane->y_pow[W - 1][b][i] = r.power[b][i];
+            float yr = lane->x_re[before2][b][i] + d->w_rot1_re[b] * lane->x_re[before1][b][i] -
+                       d->w_rot1_im[b] * lane->x_im[before1][b][i] + d->w_rot2_re[b] * xr - d->w_rot2_im[b] * xi;
+            float yi = lane->x_im[before2][b][i] + d->w_rot1_re[b] * lane->x_im[before1][b][i] +
+                       d->w_rot1_im[b] * lane->x_re[before1][b][i] + d->w_rot2_re[b] * xi + d->w_rot2_im[b] * xr;
+            lane->x_re[now][b][i] = xr;
+            lane->x_im[now][b][i] = xi;
+            lane->y_re[ywin][b][i] = yr;
+            lane->y_im[ywin][b][i] = yi;
+            lane->y_pow[ypow][b][i] = yr * yr + yi * yi;
             lane->s1[b][i] = lane->s2[b][i] = 0.0f;
         }
     }
+    subblock_result r;
     for (int i = 0; i < LG_LANE; i++) {
-        lane->e_hist[0][i] = lane->e_hist[1][i];
-        lane->e_hist[1][i] = lane->energy[i];
+        r.window_energy[i] = lane->e_sub[before2][i] + lane->e_sub[before1][i] + lane->energy[i];
+        lane->e_sub[now][i] = lane->energy[i];
         lane->energy[i] = 0.0f;
     }
+    r.x_re = lane->x_re[now];
+    r.x_im = lane->x_im[now];
+    r.hist_re[0] = lane->x_re[before2];
+    r.hist_im[0] = lane->x_im[before2];
+    r.hist_re[1] = lane->x_re[before1];
+    r.hist_im[1] = lane->x_im[before1];
+    r.y_re = lane->y_re[ywin];
+    r.y_im = lane->y_im[ywin];
+    r.prev_re = lane->y_re[1 - ywin];
+    r.prev_im = lane->y_im[1 - ywin];
+    r.power = lane->y_pow[ypow];
+    r.onset_power = lane->y_pow[(k + 1) % (W + 1)];
+
+    int maybe[LG_LANE];
+    screen_windows(d, &r, maybe);
+    for (int i = 0; i < nvalid; i++) {
+        lg_dtmf_rx_state *st = &states[i];
+        if (maybe[i] || st->phase != LG_DTMF_IDLE)
+            decide(d, st, &r, i, first_channel + i, sink);
+        st->subblocks++;
+    }
+    lane->count = (k + 1) % 12;
 }
 
 int lg_dtmf_rx_feed(const lg_dtmf_rx_desc *d, lg_dtmf_rx_bank *bank, lg_dtmf_rx_lane *lanes,

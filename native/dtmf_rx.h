@@ -68,18 +68,21 @@ typedef struct {
     float gain[LG_DTMF_GAIN_STEPS];   /* window power gain against offset, 0.5 Hz steps */
 } lg_dtmf_rx_desc;
 
-/* Goertzel accumulators and sub-block history of LG_LANE channels. */
+/* Goertzel accumulators and sub-block history of LG_LANE channels. The
+ * histories are rings indexed by the lane's sub-block count, so that a new
+ * sub-block is written once into the slot of the oldest. */
 typedef struct {
     /* cdef-opaque */
     float s1[LG_DTMF_BINS][LG_LANE];
     float s2[LG_DTMF_BINS][LG_LANE];
     float energy[LG_LANE];
-    float x_re[LG_DTMF_WINDOW - 1][LG_DTMF_BINS][LG_LANE];
-    float x_im[LG_DTMF_WINDOW - 1][LG_DTMF_BINS][LG_LANE];
-    float e_hist[LG_DTMF_WINDOW - 1][LG_LANE];
-    float y_re[LG_DTMF_BINS][LG_LANE];
-    float y_im[LG_DTMF_BINS][LG_LANE];
-    float y_pow[LG_DTMF_WINDOW][LG_DTMF_BINS][LG_LANE]; /* |Y|^2 of the last windows, oldest first */
+    int32_t count;            /* sub-blocks completed, modulo 12 (every ring's length divides it) */
+    float x_re[LG_DTMF_WINDOW][LG_DTMF_BINS][LG_LANE];     /* sub-block outputs, by count mod 3 */
+    float x_im[LG_DTMF_WINDOW][LG_DTMF_BINS][LG_LANE];
+    float e_sub[LG_DTMF_WINDOW][LG_LANE];                   /* sub-block energies, by count mod 3 */
+    float y_re[2][LG_DTMF_BINS][LG_LANE];                   /* windows, by count mod 2 */
+    float y_im[2][LG_DTMF_BINS][LG_LANE];
+    float y_pow[LG_DTMF_WINDOW + 1][LG_DTMF_BINS][LG_LANE]; /* |Y|^2 of windows, by count mod 4 */
 } lg_dtmf_rx_lane;
 
 /* Decision state of one channel. */
