@@ -249,6 +249,21 @@ static float window_gain(const lg_dtmf_rx_desc *d, float dev_hz)
     return d->gain[k] + frac * (d->gain[k + 1] - d->gain[k]);
 }
 
+/* 10 log10(x) for x > 0 to within 0.03 dB: the exponent, plus a quadratic
+ * for the mantissa's log2 (an average against an 8 dB limit needs no more). */
+static float fast_db(float x)
+{
+    uint32_t bits;
+    memcpy(&bits, &x, sizeof(bits));
+    float exponent = (float)((int)(bits >> 23) - 127);
+    bits = (bits & 0x007FFFFFu) | 0x3F800000u; /* mantissa in [1, 2) */
+    float m;
+    memcpy(&m, &bits, sizeof(m));
+    float x1 = m - 1.0f;
+    float log2_m = x1 * (1.3465552f - 0.3465552f * x1);
+    return 3.0103000f * (exponent + log2_m);
+}
+
 /* atan2 to about 1e-5 rad (0.001 Hz of frequency estimate) without libm's
  * care for every corner; arguments are finite and not both zero. */
 static float fast_atan2f(float y, float x)
@@ -356,7 +371,7 @@ static window_verdict window_key(const lg_dtmf_rx_desc *d, const subblock_result
     float fraction = (p_row + p_col) / mean_power;
     if (fraction < min_fraction)
         return none;
-    window_verdict v = {row * 4 + (col - 4), fraction, 10.0f * log10f(peak_ratio),
+    window_verdict v = {row * 4 + (col - 4), fraction, fast_db(peak_ratio),
                         {dev_row / d->bin_hz[row], dev_col / d->bin_hz[col]}};
     return v;
 }
@@ -519,13 +534,14 @@ static void end_digit(lg_dtmf_rx_state *st, int channel, event_sink *sink)
     st->key = -1;
 }
 
-static void decide(const lg_dtmf_rx_desc *d, lg_dtmf_rx_state *st, const subblock_result *r, int i, int channel,
-                   event_sink *sink)
+/* `screened`: the lane screen found this window could hold a key. */
+static void decide(const lg_dtmf_rx_desc *d, lg_dtmf_rx_state *st, const subblock_result *r, int i, int screened,
+                   int channel, event_sink *sink)
 {
     window_verdict verdict = {-1, 0.0f, 0.0f, {0.0f, 0.0f}};
     /* From the first full window on; the window before it, which the phase
      * advance needs, is partly the silence before the stream began. */
-    if (st->subblocks >= W - 1)
+    if (screened && st->subblocks >= W - 1)
         verdict = window_key(d, r, i);
     int key = verdict.key;
     int64_t now_end = subblock_time(st, st->subblocks + 1);
@@ -544,7 +560,8 @@ static void decide(const lg_dtmf_rx_desc *d, lg_dtmf_rx_state *st, const subbloc
         /* The first W - 1 windows of a key are only partly covered by it. */
         if (++st->valid_windows >= W)
             add_evidence(st, &verdict);
-        if (st->phase == LG_DTMF_CANDIDATE) {
+        /* The start is never before the ring's first sub-block. */
+        if (st->phase == LG_DTMF_CANDIDATE && now_end - subblock_time(st, st->ring_first) >= d->min_on_samples) {
             int64_t start = estimate_start(st);
             if (now_end - start >= d->min_on_samples && power >= CONFIRM_RATIO * st->peak_power &&
                 candidate_is_key(d, st, r, i)) {
@@ -699,7 +716,7 @@ static void finish_subblock(const lg_dtmf_rx_desc *d, lg_dtmf_rx_lane *lane, lg_
     for (int i = 0; i < nvalid; i++) {
         lg_dtmf_rx_state *st = &states[i];
         if (maybe[i] || st->phase != LG_DTMF_IDLE)
-            decide(d, st, &r, i, first_channel + i, sink);
+            decide(d, st, &r, i, maybe[i], first_channel + i, sink);
         st->subblocks++;
     }
     lane->count = (k + 1) % 12;
