@@ -42,6 +42,8 @@ def _compile_args():
     # -ffp-contract=fast: ISO mode would otherwise keep every a * b + c as two
     # roundings and two dependent operations on the audio path.
     args = ["-std=c99", "-O3", "-ffp-contract=fast", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-psabi"]
+    # Extra flags, e.g. "-DLG_NO_VECTOR_EXTENSIONS -DLG_NO_X86_KERNELS" for the portable code.
+    args += os.environ.get("LINEGATE_NATIVE_CFLAGS", "").split()
     if os.environ.get("LINEGATE_NATIVE_DEBUG"):
         args += ["-O0", "-g", "-fsanitize=address,undefined", "-fno-omit-frame-pointer"]
     return args

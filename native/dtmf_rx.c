@@ -16,9 +16,6 @@
  * taken as noise when digit edges are placed. */
 #define FULL_RATIO 0.7f
 #define EDGE_FLOOR 0.2f
-/* Power loss of the window at the largest frequency offset it must accept
- * (2.5 % at 1633 Hz costs 5.5 dB); the cheap first test allows this much. */
-#define QUICK_LOSS 0.25f
 /* A window may be this little tone and still count for a key; what a key
  * needs on average is decided when it is confirmed. */
 #define WINDOW_FRACTION_FLOOR 0.1f
@@ -208,6 +205,15 @@ int lg_dtmf_rx_max_events(int channels, int nsamples)
 
 /* ---- decisions, once per sub-block ------------------------------------ */
 
+/* What the lane screen found per channel: whether the window could hold a
+ * key, the strongest bin of each group, and the weaker group's peak over its
+ * next bin. */
+typedef struct {
+    int maybe[LG_LANE];
+    int row[LG_LANE], col[LG_LANE];
+    float peak_ratio[LG_LANE];
+} screen_result;
+
 /* One sub-block's results and the history the decisions read, as pointers
  * into the lane's rings: [bin][lane] arrays. */
 typedef float lane_bins[LG_LANE];
@@ -294,15 +300,6 @@ static void phase_advance(const lg_dtmf_rx_desc *d, const subblock_result *r, in
     *ui = zr * d->w_rot1_im[b] + zi * d->w_rot1_re[b];
 }
 
-/* Whether the advance is inside the tolerated cone, without an arctangent:
- * |angle| <= c  <=>  ur sin c >= |ui| cos c, for any c under 180 degrees. */
-static int within_cone(const lg_dtmf_rx_desc *d, const subblock_result *r, int b, int i)
-{
-    float ur, ui;
-    phase_advance(d, r, b, i, &ur, &ui);
-    return (ur != 0.0f || ui != 0.0f) && ur * d->cone_sin[b] >= fabsf(ui) * d->cone_cos[b];
-}
-
 /* Frequency offset (Hz) of the tone in bin b from the window's phase advance
  * over one sub-block; NAN when there is nothing to measure. */
 static float bin_offset_hz(const lg_dtmf_rx_desc *d, const subblock_result *r, int b, int i)
@@ -314,21 +311,6 @@ static float bin_offset_hz(const lg_dtmf_rx_desc *d, const subblock_result *r, i
     return fast_atan2f(ui, ur) * (float)LG_SAMPLE_RATE / (2.0f * PI_F * M);
 }
 
-/* The strongest bin of a group, and how far it stands over the next one. */
-static int group_peak(const subblock_result *r, int first, int i, float *ratio)
-{
-    int best = first;
-    for (int b = first + 1; b < first + 4; b++)
-        if (r->power[b][i] > r->power[best][i])
-            best = b;
-    float next = 0.0f;
-    for (int b = first; b < first + 4; b++)
-        if (b != best && r->power[b][i] > next)
-            next = r->power[b][i];
-    *ratio = next > 0.0f ? r->power[best][i] / next : 1e6f;
-    return best;
-}
-
 typedef struct {
     int key;         /* -1: no key in this window */
     float fraction;  /* the two tones' share of the window's energy */
@@ -336,42 +318,28 @@ typedef struct {
     float dev[2];    /* relative frequency offsets of the row and column tones */
 } window_verdict;
 
-/* The key whose two tones dominate this window, if any. */
-static window_verdict window_key(const lg_dtmf_rx_desc *d, const subblock_result *r, int i)
+/* The key whose two tones dominate this window, if any: the tests that need
+ * the measured frequencies, for a window the lane screen let through. */
+static window_verdict window_key(const lg_dtmf_rx_desc *d, const subblock_result *r, const screen_result *sc,
+                                 int i)
 {
     window_verdict none = {-1, 0.0f, 0.0f, {0.0f, 0.0f}};
-    float row_ratio, col_ratio;
-    int row = group_peak(r, 0, i, &row_ratio);
-    int col = group_peak(r, 4, i, &col_ratio);
-    float peak_ratio = row_ratio < col_ratio ? row_ratio : col_ratio;
-    if (peak_ratio < d->peak_ratio)
-        return none;
-    float mean_power = r->window_energy[i] / L;
-    float scale = 2.0f / ((float)L * (float)L); /* |Y|^2 -> power of a sine */
-    float p_row = r->power[row][i] * scale;
-    float p_col = r->power[col][i] * scale;
-    float min_fraction = WINDOW_FRACTION_FLOOR;
-    if (p_row + p_col < QUICK_LOSS * min_fraction * mean_power)
-        return none;
-    if (p_row < QUICK_LOSS * d->min_power || p_col < QUICK_LOSS * d->min_power)
-        return none;
-    if (!within_cone(d, r, row, i) || !within_cone(d, r, col, i))
-        return none;
-
+    int row = sc->row[i], col = sc->col[i];
     float dev_row = bin_offset_hz(d, r, row, i);
     float dev_col = bin_offset_hz(d, r, col, i);
     if (!(fabsf(dev_row) <= d->max_dev_hz[row]) || !(fabsf(dev_col) <= d->max_dev_hz[col]))
         return none;
-    p_row /= window_gain(d, dev_row);
-    p_col /= window_gain(d, dev_col);
+    const float to_power = 2.0f / ((float)L * (float)L); /* |Y|^2 -> power of a sine */
+    float p_row = r->power[row][i] * to_power / window_gain(d, dev_row);
+    float p_col = r->power[col][i] * to_power / window_gain(d, dev_col);
     if (p_row < d->min_power || p_col < d->min_power)
         return none;
     if (p_row > d->normal_twist * p_col || p_col > d->reverse_twist * p_row)
         return none;
-    float fraction = (p_row + p_col) / mean_power;
-    if (fraction < min_fraction)
+    float fraction = (p_row + p_col) / (r->window_energy[i] / L);
+    if (fraction < WINDOW_FRACTION_FLOOR)
         return none;
-    window_verdict v = {row * 4 + (col - 4), fraction, fast_db(peak_ratio),
+    window_verdict v = {row * 4 + (col - 4), fraction, fast_db(sc->peak_ratio[i]),
                         {dev_row / d->bin_hz[row], dev_col / d->bin_hz[col]}};
     return v;
 }
@@ -534,15 +502,14 @@ static void end_digit(lg_dtmf_rx_state *st, int channel, event_sink *sink)
     st->key = -1;
 }
 
-/* `screened`: the lane screen found this window could hold a key. */
-static void decide(const lg_dtmf_rx_desc *d, lg_dtmf_rx_state *st, const subblock_result *r, int i, int screened,
-                   int channel, event_sink *sink)
+static void decide(const lg_dtmf_rx_desc *d, lg_dtmf_rx_state *st, const subblock_result *r,
+                   const screen_result *sc, int i, int channel, event_sink *sink)
 {
     window_verdict verdict = {-1, 0.0f, 0.0f, {0.0f, 0.0f}};
     /* From the first full window on; the window before it, which the phase
      * advance needs, is partly the silence before the stream began. */
-    if (screened && st->subblocks >= W - 1)
-        verdict = window_key(d, r, i);
+    if (sc->maybe[i] && st->subblocks >= W - 1)
+        verdict = window_key(d, r, sc, i);
     int key = verdict.key;
     int64_t now_end = subblock_time(st, st->subblocks + 1);
 
@@ -603,15 +570,16 @@ static inline __attribute__((always_inline)) v8f select_v8f(v8i mask, v8f yes, v
     return (v8f)(((v8i)yes & mask) | ((v8i)no & ~mask));
 }
 
-/* Strongest bin of a group (first of equals, as group_peak), the next
- * strongest, whether the winner's phase advance is inside its cone, and the
- * winner's gain at the edge of its cone, for the eight channels of a lane. */
+/* Strongest bin of a group (the first of equals), the next strongest,
+ * whether the winner's phase advance is inside its cone, and the winner's
+ * gain at the edge of its cone, for the eight channels of a lane. */
 static inline __attribute__((always_inline)) void screen_group(const lg_dtmf_rx_desc *d, const subblock_result *r,
-                                                               int first, v8f *best,
-                                                               v8f *next, v8i *cone_ok, v8f *edge_gain)
+                                                               int first, v8f *best, v8f *next, v8i *winner,
+                                                               v8i *cone_ok, v8f *edge_gain)
 {
     v8f zero = {0}, top = zero - 1.0f, second = zero, ur = zero, ui = zero, c_sin = zero, c_cos = zero;
     v8f gain = zero;
+    v8i bin = {0};
     for (int b = first; b < first + 4; b++) {
         v8f p = lg_load_v8f(r->power[b]);
         v8f yr = lg_load_v8f(r->y_re[b]), yi = lg_load_v8f(r->y_im[b]);
@@ -623,6 +591,7 @@ static inline __attribute__((always_inline)) void screen_group(const lg_dtmf_rx_
         v8i above_second = p > second;
         second = select_v8f(wins, top, select_v8f(above_second, p, second));
         top = select_v8f(wins, p, top);
+        bin = (wins & ((v8i){0} + b)) | (~wins & bin);
         ur = select_v8f(wins, br, ur);
         ui = select_v8f(wins, bi, ui);
         c_sin = select_v8f(wins, zero + d->cone_sin[b], c_sin);
@@ -631,36 +600,84 @@ static inline __attribute__((always_inline)) void screen_group(const lg_dtmf_rx_
     }
     *best = top;
     *next = select_v8f(second > zero, second, zero);
+    *winner = bin;
     v8f abs_ui = select_v8f(ui < zero, -ui, ui);
     *cone_ok = ((ur != zero) | (ui != zero)) & (ur * c_sin >= abs_ui * c_cos);
     *edge_gain = gain;
 }
 
-/* The tests of window_key that need no arctangent, for a whole lane. Levels
+/* The tests of a window that need no arctangent, for a whole lane. Levels
  * are bounded by the most the window's roll-off can correct them (the gain
  * at the cone's edge), so a channel failing here fails window_key too. */
 static inline __attribute__((always_inline)) void screen_windows(const lg_dtmf_rx_desc *d, const subblock_result *r,
-                                                                 int maybe[LG_LANE])
+                                                                 screen_result *out)
 {
     v8f row, row_next, col, col_next, row_gain, col_gain;
-    v8i row_cone, col_cone;
-    screen_group(d, r, 0, &row, &row_next, &row_cone, &row_gain);
-    screen_group(d, r, 4, &col, &col_next, &col_cone, &col_gain);
+    v8i row_bin, col_bin, row_cone, col_cone;
+    screen_group(d, r, 0, &row, &row_next, &row_bin, &row_cone, &row_gain);
+    screen_group(d, r, 4, &col, &col_next, &col_bin, &col_cone, &col_gain);
     const float to_power = 2.0f / ((float)L * (float)L);
+    v8f zero = {0};
     v8f p_row = row * to_power, p_col = col * to_power;
     v8f mean_power = lg_load_v8f(r->window_energy) * (1.0f / L);
     v8i ok = row_cone & col_cone & (row >= d->peak_ratio * row_next) & (col >= d->peak_ratio * col_next) &
              (p_row >= d->min_power * row_gain) & (p_col >= d->min_power * col_gain) &
              (p_row * col_gain <= d->normal_twist * p_col) & (p_col * row_gain <= d->reverse_twist * p_row) &
              (p_row * col_gain + p_col * row_gain >= WINDOW_FRACTION_FLOOR * row_gain * col_gain * mean_power);
-    for (int i = 0; i < LG_LANE; i++)
-        maybe[i] = ok[i] != 0;
+    /* A group with nothing else in it stands 60 dB clear. */
+    v8f row_ratio = select_v8f(row_next > zero, row / row_next, zero + 1e6f);
+    v8f col_ratio = select_v8f(col_next > zero, col / col_next, zero + 1e6f);
+    v8f ratio = select_v8f(row_ratio < col_ratio, row_ratio, col_ratio);
+    for (int i = 0; i < LG_LANE; i++) {
+        out->maybe[i] = ok[i] != 0;
+        out->row[i] = row_bin[i];
+        out->col[i] = col_bin[i];
+        out->peak_ratio[i] = ratio[i];
+    }
 }
 #else
-static void screen_windows(const lg_dtmf_rx_desc *d, const subblock_result *r, int maybe[LG_LANE])
+/* Without vectors: the same screen, one channel at a time. */
+/* Whether the advance is inside the tolerated cone, without an arctangent:
+ * |angle| <= c  <=>  ur sin c >= |ui| cos c, for any c under 180 degrees. */
+static int within_cone(const lg_dtmf_rx_desc *d, const subblock_result *r, int b, int i)
 {
-    for (int i = 0; i < LG_LANE; i++)
-        maybe[i] = 1; /* window_key makes every test */
+    float ur, ui;
+    phase_advance(d, r, b, i, &ur, &ui);
+    return (ur != 0.0f || ui != 0.0f) && ur * d->cone_sin[b] >= fabsf(ui) * d->cone_cos[b];
+}
+
+static int group_peak(const subblock_result *r, int first, int i, float *ratio)
+{
+    int best = first;
+    for (int b = first + 1; b < first + 4; b++)
+        if (r->power[b][i] > r->power[best][i])
+            best = b;
+    float next = 0.0f;
+    for (int b = first; b < first + 4; b++)
+        if (b != best && r->power[b][i] > next)
+            next = r->power[b][i];
+    *ratio = next > 0.0f ? r->power[best][i] / next : 1e6f;
+    return best;
+}
+
+static void screen_windows(const lg_dtmf_rx_desc *d, const subblock_result *r, screen_result *out)
+{
+    const float to_power = 2.0f / ((float)L * (float)L);
+    for (int i = 0; i < LG_LANE; i++) {
+        float row_ratio, col_ratio;
+        int row = group_peak(r, 0, i, &row_ratio), col = group_peak(r, 4, i, &col_ratio);
+        float p_row = r->power[row][i] * to_power, p_col = r->power[col][i] * to_power;
+        float g_row = d->edge_gain[row], g_col = d->edge_gain[col];
+        float mean_power = r->window_energy[i] / L;
+        out->row[i] = row;
+        out->col[i] = col;
+        out->peak_ratio[i] = row_ratio < col_ratio ? row_ratio : col_ratio;
+        out->maybe[i] = within_cone(d, r, row, i) && within_cone(d, r, col, i) &&
+                        out->peak_ratio[i] >= d->peak_ratio && p_row >= d->min_power * g_row &&
+                        p_col >= d->min_power * g_col && p_row * g_col <= d->normal_twist * p_col &&
+                        p_col * g_row <= d->reverse_twist * p_row &&
+                        p_row * g_col + p_col * g_row >= WINDOW_FRACTION_FLOOR * g_row * g_col * mean_power;
+    }
 }
 #endif
 
@@ -711,12 +728,12 @@ static void finish_subblock(const lg_dtmf_rx_desc *d, lg_dtmf_rx_lane *lane, lg_
     r.power = lane->y_pow[ypow];
     r.onset_power = lane->y_pow[(k + 1) % (W + 1)];
 
-    int maybe[LG_LANE];
-    screen_windows(d, &r, maybe);
+    screen_result screen;
+    screen_windows(d, &r, &screen);
     for (int i = 0; i < nvalid; i++) {
         lg_dtmf_rx_state *st = &states[i];
-        if (maybe[i] || st->phase != LG_DTMF_IDLE)
-            decide(d, st, &r, i, maybe[i], first_channel + i, sink);
+        if (screen.maybe[i] || st->phase != LG_DTMF_IDLE)
+            decide(d, st, &r, &screen, i, first_channel + i, sink);
         st->subblocks++;
     }
     lane->count = (k + 1) % 12;

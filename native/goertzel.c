@@ -159,7 +159,7 @@ void lg_goertzel_run8(const float coef[8], float s1[8][LG_LANE], float s2[8][LG_
     for (int t = 0; t < n; t++) {
         for (int i = 0; i < LG_LANE; i++)
             energy[i] += x[t][i] * x[t][i];
-        for (int b = 0; b < LG_DTMF_BINS; b++) {
+        for (int b = 0; b < 8; b++) {
             for (int i = 0; i < LG_LANE; i++) {
                 float s0 = x[t][i] + coef[b] * s1[b][i] - s2[b][i];
                 s2[b][i] = s1[b][i];

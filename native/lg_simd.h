@@ -31,7 +31,10 @@
 #define LG_HAVE_AVX512VL() (LG_HAVE_AVX2() && __builtin_cpu_supports("avx512vl"))
 #endif
 
-#if defined(__GNUC__)
+/* -DLG_NO_VECTOR_EXTENSIONS (with -DLG_NO_X86_KERNELS) builds the plain C99
+ * code a compiler without GCC's vector extensions gets; the tests build it
+ * that way too. */
+#if defined(__GNUC__) && !defined(LG_NO_VECTOR_EXTENSIONS)
 typedef float v8f __attribute__((vector_size(LG_LANE * sizeof(float))));
 typedef int32_t v8i __attribute__((vector_size(LG_LANE * sizeof(int32_t))));
 #define HAVE_V8F 1
