@@ -21,7 +21,7 @@
 #define WINDOW_FRACTION_FLOOR 0.1f
 /* Before a key begins, the window just ahead of it may hold at most this
  * much of the key's steady power at either of its frequencies. */
-#define MAX_ONSET_RATIO 0.5f
+#define MAX_ONSET_RATIO 0.3f
 /* One window's frequency may stray this much further than the key's mean
  * may: noise moves single estimates, a real keypad's tones do not move. */
 #define WINDOW_DEV_MARGIN 1.25f
@@ -41,6 +41,11 @@
 #define BURIED_MIN_PEAK_DB 8.0f
 #define BURIED_MAX_DEV_SPAN 0.010f
 #define BURIED_MIN_WINDOWS 10
+/* A key whose tones hold under this share of the energy must also be steady:
+ * speech makes DTMF-like pairs of two harmonics of one voice, and they glide
+ * together as the pitch moves. */
+#define CLEAR_FRACTION 0.6f
+#define MAX_DEV_SPAN 0.012f
 
 static const float PI_F = 3.14159265358979f;
 
@@ -484,12 +489,13 @@ static int candidate_is_key(const lg_dtmf_rx_desc *d, const lg_dtmf_rx_state *st
         if (fabsf(st->dev_sum[g]) > d->max_mean_dev * (float)n)
             return 0;
     float fraction = st->fraction_sum / (float)n;
-    if (fraction >= d->tone_fraction)
+    float span_row = st->dev_max[0] - st->dev_min[0], span_col = st->dev_max[1] - st->dev_min[1];
+    int steady = span_row <= MAX_DEV_SPAN && span_col <= MAX_DEV_SPAN;
+    if (fraction >= d->tone_fraction && (fraction >= CLEAR_FRACTION || steady))
         return onset <= MAX_ONSET_RATIO;
     return fraction >= BURIED_MIN_FRACTION && onset <= BURIED_MAX_ONSET_RATIO &&
            st->valid_windows >= BURIED_MIN_WINDOWS && st->peak_ratio_sum >= BURIED_MIN_PEAK_DB * (float)n &&
-           st->dev_max[0] - st->dev_min[0] <= BURIED_MAX_DEV_SPAN &&
-           st->dev_max[1] - st->dev_min[1] <= BURIED_MAX_DEV_SPAN;
+           span_row <= BURIED_MAX_DEV_SPAN && span_col <= BURIED_MAX_DEV_SPAN;
 }
 
 static void end_digit(lg_dtmf_rx_state *st, int channel, event_sink *sink)
