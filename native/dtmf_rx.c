@@ -512,10 +512,17 @@ static void decide(const lg_dtmf_rx_desc *d, lg_dtmf_rx_state *st, const subbloc
                    const screen_result *sc, int i, int channel, event_sink *sink)
 {
     window_verdict verdict = {-1, 0.0f, 0.0f, {0.0f, 0.0f}};
-    /* From the first full window on; the window before it, which the phase
-     * advance needs, is partly the silence before the stream began. */
-    if (sc->maybe[i] && st->subblocks >= W - 1)
+    int screened_key = sc->row[i] * 4 + (sc->col[i] - 4);
+    if (st->phase == LG_DTMF_ACTIVE && sc->maybe[i] && screened_key == st->key) {
+        /* A confirmed key only needs to be seen going on: its frequencies
+         * are inside their cones and its level, twist and share within
+         * bounds; the measurements matter while it is a candidate. */
+        verdict.key = st->key;
+    } else if (sc->maybe[i] && st->subblocks >= W - 1) {
+        /* From the first full window on; the window before it, which the
+         * phase advance needs, is partly the silence before the stream. */
         verdict = window_key(d, r, sc, i);
+    }
     int key = verdict.key;
     int64_t now_end = subblock_time(st, st->subblocks + 1);
 
@@ -531,7 +538,7 @@ static void decide(const lg_dtmf_rx_desc *d, lg_dtmf_rx_state *st, const subbloc
         if (power > st->peak_power)
             st->peak_power = power;
         /* The first W - 1 windows of a key are only partly covered by it. */
-        if (++st->valid_windows >= W)
+        if (++st->valid_windows >= W && st->phase == LG_DTMF_CANDIDATE)
             add_evidence(st, &verdict);
         /* The start is never before the ring's first sub-block. */
         if (st->phase == LG_DTMF_CANDIDATE && now_end - subblock_time(st, st->ring_first) >= d->min_on_samples) {
