@@ -20,12 +20,20 @@ import numpy as np
 from gateway.dsp.native import check, ffi, lib
 from gateway.errors import UsageError
 
+# lg_event as NumPy sees it, so that a block's events convert in one call.
+_EVENT_DTYPE = np.dtype({
+    "names": [name for name, _ in ffi.typeof("lg_event").fields],
+    "formats": [{"int32_t": np.int32, "int64_t": np.int64}[field.type.cname] for _, field in ffi.typeof("lg_event").fields],
+    "offsets": [field.offset for _, field in ffi.typeof("lg_event").fields],
+    "itemsize": ffi.sizeof("lg_event"),
+})
+
 ENCODINGS = {"linear": lib.LG_ENC_S16, "ulaw": lib.LG_ENC_ULAW, "alaw": lib.LG_ENC_ALAW}
 DETECTORS = ("dtmf",)
 _KINDS = {lib.LG_EVENT_DTMF: "dtmf"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DetectorEvent:
     """A detection on one channel. ``end`` is None while the tone goes on."""
 
@@ -38,6 +46,25 @@ class DetectorEvent:
     @property
     def ended(self) -> bool:
         return self.end is not None
+
+
+# A block can carry dozens of events; a frozen dataclass's __init__ sets each
+# field through object.__setattr__ and costs twice as much as filling the
+# slots of a new instance directly. Same class, same immutability for users.
+_new_event = object.__new__
+_EVENT_SLOT_SETTERS = tuple(getattr(DetectorEvent, name).__set__
+                            for name in ("channel", "kind", "value", "start", "end"))
+
+
+def _event(channel, kind, value, start, end):
+    event = _new_event(DetectorEvent)
+    set_channel, set_kind, set_value, set_start, set_end = _EVENT_SLOT_SETTERS
+    set_channel(event, channel)
+    set_kind(event, kind)
+    set_value(event, value)
+    set_start(event, start)
+    set_end(event, end)
+    return event
 
 
 def _default_dtmf_params():
@@ -117,12 +144,11 @@ class DetectorBank:
         return self._events
 
     def _convert(self, count):
-        out = []
-        for i in range(count):
-            ev = self._events[i]
-            end = None if ev.end < 0 else int(ev.end)
-            out.append(DetectorEvent(int(ev.channel), _KINDS[ev.kind], chr(ev.value), int(ev.start), end))
-        return out
+        if count == 0:
+            return []
+        records = np.frombuffer(ffi.buffer(self._events, count * _EVENT_DTYPE.itemsize), dtype=_EVENT_DTYPE)
+        return [_event(channel, _KINDS[kind], chr(value), start, None if end < 0 else end)
+                for channel, kind, value, _flags, start, end in records.tolist()]
 
     def feed(self, block) -> list[DetectorEvent]:
         """Feed the next samples of every channel; returns the events found."""
