@@ -163,13 +163,15 @@ static void clear_lane_column(lg_dtmf_rx_lane *lane, int i)
         lane->e_sub[h][i] = 0.0f;
 }
 
-static void clear_state(lg_dtmf_rx_state *st, int32_t pos)
+static void clear_state(lg_dtmf_rx_state *st, int32_t pos, int64_t lane_subblocks)
 {
     memset(st, 0, sizeof(*st));
     st->phase = LG_DTMF_IDLE;
     st->key = -1;
-    /* Channel time 0 is now; the bank's current sub-block began `pos` ago. */
+    /* Channel time 0 is now; the bank's current sub-block began `pos` ago
+     * and is the channel's sub-block 0. */
     st->origin = -(int64_t)pos;
+    st->first_subblock = lane_subblocks;
 }
 
 int lg_dtmf_rx_bank_init(lg_dtmf_rx_bank *bank, lg_dtmf_rx_lane *lanes, lg_dtmf_rx_state *states,
@@ -183,7 +185,7 @@ int lg_dtmf_rx_bank_init(lg_dtmf_rx_bank *bank, lg_dtmf_rx_lane *lanes, lg_dtmf_
     int nlanes = (channels + LG_LANE - 1) / LG_LANE;
     memset(lanes, 0, sizeof(*lanes) * (size_t)nlanes);
     for (int c = 0; c < channels; c++)
-        clear_state(&states[c], 0);
+        clear_state(&states[c], 0, 0);
     return LG_OK;
 }
 
@@ -192,8 +194,10 @@ int lg_dtmf_rx_reset(lg_dtmf_rx_bank *bank, lg_dtmf_rx_lane *lanes, lg_dtmf_rx_s
 {
     if (!bank || !lanes || !states || channel < 0 || channel >= bank->channels)
         return LG_E_ARG;
-    clear_lane_column(&lanes[channel / LG_LANE], channel % LG_LANE);
-    clear_state(&states[channel], bank->pos);
+    lg_dtmf_rx_lane *lane = &lanes[channel / LG_LANE];
+    clear_lane_column(lane, channel % LG_LANE);
+    lane->tracking &= ~(1u << (channel % LG_LANE));
+    clear_state(&states[channel], bank->pos, lane->subblocks);
     return LG_OK;
 }
 
@@ -430,9 +434,9 @@ static int64_t estimate_end(const lg_dtmf_rx_state *st)
     return subblock_time(st, full + 1) + (int64_t)lrintf(partial * M);
 }
 
-static void begin_candidate(lg_dtmf_rx_state *st, const subblock_result *r, int key, int i)
+/* `now`: the channel's number of the sub-block just completed. */
+static void begin_candidate(lg_dtmf_rx_state *st, const subblock_result *r, int key, int i, int64_t now)
 {
-    int64_t now = st->subblocks; /* number of the sub-block just completed */
     st->phase = LG_DTMF_CANDIDATE;
     st->key = key;
     st->gap = 0;
@@ -508,8 +512,9 @@ static void end_digit(lg_dtmf_rx_state *st, int channel, event_sink *sink)
     st->key = -1;
 }
 
+/* `now`: the channel's number of the sub-block just completed. */
 static void decide(const lg_dtmf_rx_desc *d, lg_dtmf_rx_state *st, const subblock_result *r,
-                   const screen_result *sc, int i, int channel, event_sink *sink)
+                   const screen_result *sc, int i, int64_t now, int channel, event_sink *sink)
 {
     window_verdict verdict = {-1, 0.0f, 0.0f, {0.0f, 0.0f}};
     int screened_key = sc->row[i] * 4 + (sc->col[i] - 4);
@@ -518,17 +523,17 @@ static void decide(const lg_dtmf_rx_desc *d, lg_dtmf_rx_state *st, const subbloc
          * are inside their cones and its level, twist and share within
          * bounds; the measurements matter while it is a candidate. */
         verdict.key = st->key;
-    } else if (sc->maybe[i] && st->subblocks >= W - 1) {
+    } else if (sc->maybe[i] && now >= W - 1) {
         /* From the first full window on; the window before it, which the
          * phase advance needs, is partly the silence before the stream. */
         verdict = window_key(d, r, sc, i);
     }
     int key = verdict.key;
-    int64_t now_end = subblock_time(st, st->subblocks + 1);
+    int64_t now_end = subblock_time(st, now + 1);
 
     if (st->phase == LG_DTMF_IDLE) {
         if (key >= 0)
-            begin_candidate(st, r, key, i);
+            begin_candidate(st, r, key, i, now);
         return;
     }
     ring_push(st, key_amplitude(r->x_re, r->x_im, st->key, i));
@@ -557,7 +562,7 @@ static void decide(const lg_dtmf_rx_desc *d, lg_dtmf_rx_state *st, const subbloc
         int was_active = st->phase == LG_DTMF_ACTIVE;
         int old_key = st->key;
         int64_t old_start = st->start, old_end = was_active ? estimate_end(st) : 0;
-        begin_candidate(st, r, key, i);
+        begin_candidate(st, r, key, i, now);
         if (was_active) {
             int64_t boundary = estimate_start(st);
             if (old_end > boundary)
@@ -702,7 +707,7 @@ static void finish_subblock(const lg_dtmf_rx_desc *d, lg_dtmf_rx_lane *lane, lg_
                             int first_channel, int nvalid, event_sink *sink)
 {
     /* Ring slots: this sub-block replaces the one W sub-blocks old. */
-    int k = lane->count;
+    int k = (int)(lane->subblocks % 12); /* 12: every ring's length divides it */
     int now = k % W, before1 = (k + W - 1) % W, before2 = (k + W - 2) % W;
     int ywin = k % 2, ypow = k % (W + 1);
     for (int b = 0; b < LG_DTMF_BINS; b++) {
@@ -743,13 +748,23 @@ static void finish_subblock(const lg_dtmf_rx_desc *d, lg_dtmf_rx_lane *lane, lg_
 
     screen_result screen;
     screen_windows(d, &r, &screen);
-    for (int i = 0; i < nvalid; i++) {
+    /* Only channels the screen let through or that follow a key need a
+     * decision; the others just let time pass. */
+    uint32_t todo = lane->tracking;
+    for (int i = 0; i < LG_LANE; i++)
+        todo |= (uint32_t)screen.maybe[i] << i;
+    todo &= (1u << nvalid) - 1u;
+    for (int i = 0; todo; i++, todo >>= 1) {
+        if (!(todo & 1u))
+            continue;
         lg_dtmf_rx_state *st = &states[i];
-        if (screen.maybe[i] || st->phase != LG_DTMF_IDLE)
-            decide(d, st, &r, &screen, i, first_channel + i, sink);
-        st->subblocks++;
+        decide(d, st, &r, &screen, i, lane->subblocks - st->first_subblock, first_channel + i, sink);
+        if (st->phase == LG_DTMF_IDLE)
+            lane->tracking &= ~(1u << i);
+        else
+            lane->tracking |= 1u << i;
     }
-    lane->count = (k + 1) % 12;
+    lane->subblocks++;
 }
 
 int lg_dtmf_rx_feed(const lg_dtmf_rx_desc *d, lg_dtmf_rx_bank *bank, lg_dtmf_rx_lane *lanes,
@@ -809,5 +824,7 @@ int lg_dtmf_rx_flush(const lg_dtmf_rx_desc *d, lg_dtmf_rx_bank *bank, lg_dtmf_rx
         st->key = -1;
         st->gap = 0;
     }
+    for (int ln = 0; ln < (bank->channels + LG_LANE - 1) / LG_LANE; ln++)
+        lanes[ln].tracking = 0;
     return sink.count;
 }

@@ -76,20 +76,21 @@ typedef struct {
     float s1[LG_DTMF_BINS][LG_LANE];
     float s2[LG_DTMF_BINS][LG_LANE];
     float energy[LG_LANE];
-    int32_t count;            /* sub-blocks completed, modulo 12 (every ring's length divides it) */
-    float x_re[LG_DTMF_WINDOW][LG_DTMF_BINS][LG_LANE];     /* sub-block outputs, by count mod 3 */
+    int64_t subblocks;        /* sub-blocks completed; the rings are indexed by it */
+    uint32_t tracking;        /* bit i: channel i of the lane is following a key */
+    float x_re[LG_DTMF_WINDOW][LG_DTMF_BINS][LG_LANE];     /* sub-block outputs, by sub-block mod 3 */
     float x_im[LG_DTMF_WINDOW][LG_DTMF_BINS][LG_LANE];
-    float e_sub[LG_DTMF_WINDOW][LG_LANE];                   /* sub-block energies, by count mod 3 */
-    float y_re[2][LG_DTMF_BINS][LG_LANE];                   /* windows, by count mod 2 */
+    float e_sub[LG_DTMF_WINDOW][LG_LANE];                   /* sub-block energies, by sub-block mod 3 */
+    float y_re[2][LG_DTMF_BINS][LG_LANE];                   /* windows, by sub-block mod 2 */
     float y_im[2][LG_DTMF_BINS][LG_LANE];
-    float y_pow[LG_DTMF_WINDOW + 1][LG_DTMF_BINS][LG_LANE]; /* |Y|^2 of windows, by count mod 4 */
+    float y_pow[LG_DTMF_WINDOW + 1][LG_DTMF_BINS][LG_LANE]; /* |Y|^2 of windows, by sub-block mod 4 */
 } lg_dtmf_rx_lane;
 
 /* Decision state of one channel. */
 typedef struct {
     /* cdef-opaque */
     int64_t origin;           /* bank sample time of this channel's time 0 */
-    int64_t subblocks;        /* sub-blocks completed since reset */
+    int64_t first_subblock;   /* the lane's sub-block count when this channel was reset */
     int32_t phase;            /* LG_DTMF_IDLE, _CANDIDATE, _ACTIVE */
     int32_t key;              /* tracked key index */
     int32_t gap;              /* consecutive windows without the tracked key */
