@@ -135,9 +135,14 @@ class DetectorBank:
         check(lib.lg_dtmf_rx_bank_init(self._bank, self._lanes, self._states, self.channels), "DTMF bank")
         self._events = None
         self._events_capacity = 0
+        self._events_sized_for = None
+        self._encoding_code = ENCODINGS[encoding]
 
     def _event_buffer(self, nsamples):
+        if nsamples == self._events_sized_for:  # blocks are usually all the same size
+            return self._events
         needed = check(lib.lg_dtmf_rx_max_events(self.channels, nsamples), "event bound")
+        self._events_sized_for = nsamples
         if needed > self._events_capacity:
             self._events_capacity = max(needed, 64)
             self._events = ffi.new("lg_event[]", self._events_capacity)
@@ -152,7 +157,8 @@ class DetectorBank:
 
     def feed(self, block) -> list[DetectorEvent]:
         """Feed the next samples of every channel; returns the events found."""
-        block = np.asarray(block)
+        if type(block) is not np.ndarray:
+            block = np.asarray(block)
         if block.ndim == 1 and self.channels == 1:
             block = block[np.newaxis, :]
         if block.ndim != 2 or block.shape[0] != self.channels:
@@ -160,14 +166,15 @@ class DetectorBank:
         if block.dtype != self._dtype:
             raise UsageError(
                 f"block dtype must be {np.dtype(self._dtype).name} for encoding={self.encoding!r}, not {block.dtype}")
-        block = np.ascontiguousarray(block)
+        if not block.flags.c_contiguous:
+            block = np.ascontiguousarray(block)
         nsamples = block.shape[1]
         if nsamples == 0:
             return []
         events = self._event_buffer(nsamples)
         count = check(lib.lg_dtmf_rx_feed(
             self._desc, self._bank, self._lanes, self._states, ffi.from_buffer(block),
-            ENCODINGS[self.encoding], nsamples, nsamples, events, self._events_capacity), "DTMF feed")
+            self._encoding_code, nsamples, nsamples, events, self._events_capacity), "DTMF feed")
         return self._convert(count)
 
     def flush(self) -> list[DetectorEvent]:
