@@ -221,6 +221,7 @@ typedef struct {
     int maybe[LG_LANE];
     int row[LG_LANE], col[LG_LANE];
     float peak_ratio[LG_LANE];
+    float row_dev_hz[LG_LANE], col_dev_hz[LG_LANE]; /* the winners' offsets from their bins */
 } screen_result;
 
 /* One sub-block's results and the history the decisions read, as pointers
@@ -279,46 +280,8 @@ static float fast_db(float x)
     return 3.0103000f * (exponent + log2_m);
 }
 
-/* atan2 to about 1e-5 rad (0.001 Hz of frequency estimate) without libm's
- * care for every corner; arguments are finite and not both zero. */
-static float fast_atan2f(float y, float x)
-{
-    float ax = fabsf(x), ay = fabsf(y);
-    int swap = ay > ax;
-    float t = swap ? ax / ay : ay / ax;
-    float t2 = t * t;
-    float r = t * (0.99997726f + t2 * (-0.33262347f + t2 * (0.19354346f + t2 * (-0.11643287f +
-                                                                              t2 * (0.05265332f - t2 * 0.01172120f)))));
-    if (swap)
-        r = 1.57079637f - r;
-    if (x < 0.0f)
-        r = 3.14159274f - r;
-    return y < 0.0f ? -r : r;
-}
 
-/* z = Y_now * conj(Y_prev) * e^{-jwM}: its angle is the phase advance beyond
- * the bin's own frequency. */
-static void phase_advance(const lg_dtmf_rx_desc *d, const subblock_result *r, int b, int i, float *ur,
-                          float *ui)
-{
-    float yr = r->y_re[b][i], yi = r->y_im[b][i];
-    float pr = r->prev_re[b][i], pi = r->prev_im[b][i];
-    float zr = yr * pr + yi * pi;
-    float zi = yi * pr - yr * pi;
-    *ur = zr * d->w_rot1_re[b] - zi * d->w_rot1_im[b];
-    *ui = zr * d->w_rot1_im[b] + zi * d->w_rot1_re[b];
-}
 
-/* Frequency offset (Hz) of the tone in bin b from the window's phase advance
- * over one sub-block; NAN when there is nothing to measure. */
-static float bin_offset_hz(const lg_dtmf_rx_desc *d, const subblock_result *r, int b, int i)
-{
-    float ur, ui;
-    phase_advance(d, r, b, i, &ur, &ui);
-    if (ur == 0.0f && ui == 0.0f)
-        return NAN;
-    return fast_atan2f(ui, ur) * (float)LG_SAMPLE_RATE / (2.0f * PI_F * M);
-}
 
 typedef struct {
     int key;         /* -1: no key in this window */
@@ -334,8 +297,7 @@ static window_verdict window_key(const lg_dtmf_rx_desc *d, const subblock_result
 {
     window_verdict none = {-1, 0.0f, 0.0f, {0.0f, 0.0f}};
     int row = sc->row[i], col = sc->col[i];
-    float dev_row = bin_offset_hz(d, r, row, i);
-    float dev_col = bin_offset_hz(d, r, col, i);
+    float dev_row = sc->row_dev_hz[i], dev_col = sc->col_dev_hz[i];
     if (!(fabsf(dev_row) <= d->max_dev_hz[row]) || !(fabsf(dev_col) <= d->max_dev_hz[col]))
         return none;
     const float to_power = 2.0f / ((float)L * (float)L); /* |Y|^2 -> power of a sine */
@@ -588,12 +550,28 @@ static inline __attribute__((always_inline)) v8f select_v8f(v8i mask, v8f yes, v
     return (v8f)(((v8i)yes & mask) | ((v8i)no & ~mask));
 }
 
+/* fast_atan2f for eight lanes, branch-free; (0, 0) gives 0. */
+static inline __attribute__((always_inline)) v8f atan2_v8f(v8f y, v8f x)
+{
+    v8f zero = {0};
+    v8f ax = select_v8f(x < zero, -x, x), ay = select_v8f(y < zero, -y, y);
+    v8i swap = ay > ax;
+    v8f num = select_v8f(swap, ax, ay), den = select_v8f(swap, ay, ax);
+    v8f t = num / select_v8f(den > zero, den, zero + 1.0f);
+    v8f t2 = t * t;
+    v8f r = t * (0.99997726f + t2 * (-0.33262347f + t2 * (0.19354346f + t2 * (-0.11643287f +
+                                                                          t2 * (0.05265332f - t2 * 0.01172120f)))));
+    r = select_v8f(swap, 1.57079637f - r, r);
+    r = select_v8f(x < zero, 3.14159274f - r, r);
+    return select_v8f(y < zero, -r, r);
+}
+
 /* Strongest bin of a group (the first of equals), the next strongest,
  * whether the winner's phase advance is inside its cone, and the winner's
  * gain at the edge of its cone, for the eight channels of a lane. */
 static inline __attribute__((always_inline)) void screen_group(const lg_dtmf_rx_desc *d, const subblock_result *r,
                                                                int first, v8f *best, v8f *next, v8i *winner,
-                                                               v8i *cone_ok, v8f *edge_gain)
+                                                               v8i *cone_ok, v8f *edge_gain, v8f *dev_hz)
 {
     v8f zero = {0}, top = zero - 1.0f, second = zero, ur = zero, ui = zero, c_sin = zero, c_cos = zero;
     v8f gain = zero;
@@ -622,6 +600,7 @@ static inline __attribute__((always_inline)) void screen_group(const lg_dtmf_rx_
     v8f abs_ui = select_v8f(ui < zero, -ui, ui);
     *cone_ok = ((ur != zero) | (ui != zero)) & (ur * c_sin >= abs_ui * c_cos);
     *edge_gain = gain;
+    *dev_hz = atan2_v8f(ui, ur) * ((float)LG_SAMPLE_RATE / (2.0f * PI_F * M));
 }
 
 /* The tests of a window that need no arctangent, for a whole lane. Levels
@@ -632,8 +611,9 @@ static inline __attribute__((always_inline)) void screen_windows(const lg_dtmf_r
 {
     v8f row, row_next, col, col_next, row_gain, col_gain;
     v8i row_bin, col_bin, row_cone, col_cone;
-    screen_group(d, r, 0, &row, &row_next, &row_bin, &row_cone, &row_gain);
-    screen_group(d, r, 4, &col, &col_next, &col_bin, &col_cone, &col_gain);
+    v8f row_dev, col_dev;
+    screen_group(d, r, 0, &row, &row_next, &row_bin, &row_cone, &row_gain, &row_dev);
+    screen_group(d, r, 4, &col, &col_next, &col_bin, &col_cone, &col_gain, &col_dev);
     const float to_power = 2.0f / ((float)L * (float)L);
     v8f zero = {0};
     v8f p_row = row * to_power, p_col = col * to_power;
@@ -651,10 +631,53 @@ static inline __attribute__((always_inline)) void screen_windows(const lg_dtmf_r
         out->row[i] = row_bin[i];
         out->col[i] = col_bin[i];
         out->peak_ratio[i] = ratio[i];
+        out->row_dev_hz[i] = row_dev[i];
+        out->col_dev_hz[i] = col_dev[i];
     }
 }
 #else
 /* Without vectors: the same screen, one channel at a time. */
+/* atan2 to about 1e-5 rad (0.001 Hz of frequency estimate) without libm's
+ * care for every corner; arguments are finite and not both zero. */
+static float fast_atan2f(float y, float x)
+{
+    float ax = fabsf(x), ay = fabsf(y);
+    int swap = ay > ax;
+    float t = swap ? ax / ay : ay / ax;
+    float t2 = t * t;
+    float r = t * (0.99997726f + t2 * (-0.33262347f + t2 * (0.19354346f + t2 * (-0.11643287f +
+                                                                              t2 * (0.05265332f - t2 * 0.01172120f)))));
+    if (swap)
+        r = 1.57079637f - r;
+    if (x < 0.0f)
+        r = 3.14159274f - r;
+    return y < 0.0f ? -r : r;
+}
+
+/* z = Y_now * conj(Y_prev) * e^{-jwM}: its angle is the phase advance beyond
+ * the bin's own frequency. */
+static void phase_advance(const lg_dtmf_rx_desc *d, const subblock_result *r, int b, int i, float *ur,
+                          float *ui)
+{
+    float yr = r->y_re[b][i], yi = r->y_im[b][i];
+    float pr = r->prev_re[b][i], pi = r->prev_im[b][i];
+    float zr = yr * pr + yi * pi;
+    float zi = yi * pr - yr * pi;
+    *ur = zr * d->w_rot1_re[b] - zi * d->w_rot1_im[b];
+    *ui = zr * d->w_rot1_im[b] + zi * d->w_rot1_re[b];
+}
+
+/* Frequency offset (Hz) of the tone in bin b from the window's phase advance
+ * over one sub-block; NAN when there is nothing to measure. */
+static float bin_offset_hz(const lg_dtmf_rx_desc *d, const subblock_result *r, int b, int i)
+{
+    float ur, ui;
+    phase_advance(d, r, b, i, &ur, &ui);
+    if (ur == 0.0f && ui == 0.0f)
+        return NAN;
+    return fast_atan2f(ui, ur) * (float)LG_SAMPLE_RATE / (2.0f * PI_F * M);
+}
+
 /* Whether the advance is inside the tolerated cone, without an arctangent:
  * |angle| <= c  <=>  ur sin c >= |ui| cos c, for any c under 180 degrees. */
 static int within_cone(const lg_dtmf_rx_desc *d, const subblock_result *r, int b, int i)
@@ -690,6 +713,8 @@ static void screen_windows(const lg_dtmf_rx_desc *d, const subblock_result *r, s
         out->row[i] = row;
         out->col[i] = col;
         out->peak_ratio[i] = row_ratio < col_ratio ? row_ratio : col_ratio;
+        out->row_dev_hz[i] = bin_offset_hz(d, r, row, i);
+        out->col_dev_hz[i] = bin_offset_hz(d, r, col, i);
         out->maybe[i] = within_cone(d, r, row, i) && within_cone(d, r, col, i) &&
                         out->peak_ratio[i] >= d->peak_ratio && p_row >= d->min_power * g_row &&
                         p_col >= d->min_power * g_col && p_row * g_col <= d->normal_twist * p_col &&
