@@ -814,8 +814,6 @@ int lg_dtmf_rx_feed(const lg_dtmf_rx_desc *d, lg_dtmf_rx_bank *bank, lg_dtmf_rx_
         int first = ln * LG_LANE;
         int nvalid = bank->channels - first < LG_LANE ? bank->channels - first : LG_LANE;
         int pos = bank->pos;
-        if (ln + 1 < nlanes)
-            lg_goertzel_prefetch(samples, encoding, stride, nsamples, first + LG_LANE, bank->channels);
         for (int done = 0; done < nsamples;) {
             int n = M - pos < nsamples - done ? M - pos : nsamples - done;
             lg_goertzel_gather(samples, encoding, stride, first, nvalid, done, n, x);

@@ -393,21 +393,4 @@ void lg_goertzel_gather(const void *samples, int encoding, int stride, int first
     }
 }
 
-/* Asks for the next lane's input while this lane computes: the rows are
- * far apart and each is read once. */
-void lg_goertzel_prefetch(const void *samples, int encoding, int stride, int nsamples, int first_channel,
-                          int channels)
-{
-    size_t width = encoding == LG_ENC_S16 ? 2 : 1;
-    for (int c = first_channel; c < first_channel + LG_LANE && c < channels; c++) {
-        const char *row = (const char *)samples + (size_t)c * (size_t)stride * width;
-        for (size_t at = 0; at < (size_t)nsamples * width; at += 64) {
-#if defined(__GNUC__)
-            __builtin_prefetch(row + at);
-#else
-            (void)row;
-#endif
-        }
-    }
-}
 

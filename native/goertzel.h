@@ -29,9 +29,5 @@ void lg_goertzel_gather(const void *samples, int encoding, int stride, int first
 void lg_goertzel_run8(const float coef[8], float s1[8][LG_LANE], float s2[8][LG_LANE], float energy[LG_LANE],
                       const float (*x)[LG_LANE], int n);
 
-/* Hints the cache to fetch the rows of the LG_LANE channels from
- * first_channel on, `nsamples` samples each. */
-void lg_goertzel_prefetch(const void *samples, int encoding, int stride, int nsamples, int first_channel,
-                          int channels);
 
 #endif
