@@ -571,7 +571,8 @@ static inline __attribute__((always_inline)) v8f atan2_v8f(v8f y, v8f x)
  * gain at the edge of its cone, for the eight channels of a lane. */
 static inline __attribute__((always_inline)) void screen_group(const lg_dtmf_rx_desc *d, const subblock_result *r,
                                                                int first, v8f *best, v8f *next, v8i *winner,
-                                                               v8i *cone_ok, v8f *edge_gain, v8f *dev_hz)
+                                                               v8i *cone_ok, v8f *edge_gain, v8f *adv_re,
+                                                               v8f *adv_im)
 {
     v8f zero = {0}, top = zero - 1.0f, second = zero, ur = zero, ui = zero, c_sin = zero, c_cos = zero;
     v8f gain = zero;
@@ -600,7 +601,8 @@ static inline __attribute__((always_inline)) void screen_group(const lg_dtmf_rx_
     v8f abs_ui = select_v8f(ui < zero, -ui, ui);
     *cone_ok = ((ur != zero) | (ui != zero)) & (ur * c_sin >= abs_ui * c_cos);
     *edge_gain = gain;
-    *dev_hz = atan2_v8f(ui, ur) * ((float)LG_SAMPLE_RATE / (2.0f * PI_F * M));
+    *adv_re = ur;
+    *adv_im = ui;
 }
 
 /* The tests of a window that need no arctangent, for a whole lane. Levels
@@ -611,9 +613,9 @@ static inline __attribute__((always_inline)) void screen_windows(const lg_dtmf_r
 {
     v8f row, row_next, col, col_next, row_gain, col_gain;
     v8i row_bin, col_bin, row_cone, col_cone;
-    v8f row_dev, col_dev;
-    screen_group(d, r, 0, &row, &row_next, &row_bin, &row_cone, &row_gain, &row_dev);
-    screen_group(d, r, 4, &col, &col_next, &col_bin, &col_cone, &col_gain, &col_dev);
+    v8f row_re, row_im, col_re, col_im;
+    screen_group(d, r, 0, &row, &row_next, &row_bin, &row_cone, &row_gain, &row_re, &row_im);
+    screen_group(d, r, 4, &col, &col_next, &col_bin, &col_cone, &col_gain, &col_re, &col_im);
     const float to_power = 2.0f / ((float)L * (float)L);
     v8f zero = {0};
     v8f p_row = row * to_power, p_col = col * to_power;
@@ -626,13 +628,23 @@ static inline __attribute__((always_inline)) void screen_windows(const lg_dtmf_r
     v8f row_ratio = select_v8f(row_next > zero, row / row_next, zero + 1e6f);
     v8f col_ratio = select_v8f(col_next > zero, col / col_next, zero + 1e6f);
     v8f ratio = select_v8f(row_ratio < col_ratio, row_ratio, col_ratio);
+    int any = 0;
     for (int i = 0; i < LG_LANE; i++) {
         out->maybe[i] = ok[i] != 0;
         out->row[i] = row_bin[i];
         out->col[i] = col_bin[i];
         out->peak_ratio[i] = ratio[i];
-        out->row_dev_hz[i] = row_dev[i];
-        out->col_dev_hz[i] = col_dev[i];
+        any |= out->maybe[i];
+    }
+    /* The offsets only for a lane where some channel may hold a key: most of
+     * the time none does. */
+    if (any) {
+        const float to_hz = (float)LG_SAMPLE_RATE / (2.0f * PI_F * M);
+        v8f row_dev = atan2_v8f(row_im, row_re) * to_hz, col_dev = atan2_v8f(col_im, col_re) * to_hz;
+        for (int i = 0; i < LG_LANE; i++) {
+            out->row_dev_hz[i] = row_dev[i];
+            out->col_dev_hz[i] = col_dev[i];
+        }
     }
 }
 #else
