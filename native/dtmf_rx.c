@@ -253,8 +253,8 @@ static void emit(event_sink *sink, int channel, int key, int flags, int64_t star
     ev->end = end;
 }
 
-/* The same from the descriptor's table (the audio path has no time for two
- * sines per window); the offset is at most 100 Hz by construction. */
+/* window_gain_exact from the descriptor's table (the audio path has no time
+ * for two sines per window); the offset is at most 100 Hz by construction. */
 static float window_gain(const lg_dtmf_rx_desc *d, float dev_hz)
 {
     float at = fabsf(dev_hz) * 2.0f;
@@ -279,9 +279,6 @@ static float fast_db(float x)
     float log2_m = x1 * (1.3465552f - 0.3465552f * x1);
     return 3.0103000f * (exponent + log2_m);
 }
-
-
-
 
 typedef struct {
     int key;         /* -1: no key in this window */

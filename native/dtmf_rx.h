@@ -15,14 +15,19 @@
  *   them, so start and end are within a few milliseconds.
  * - Talk-off: a window may hold some speech or music beside the tones, but
  *   the key is only reported when its windows are on average mostly the two
- *   tones, and when both tones were absent just before it began. Speech and
- *   music build DTMF-like pairs out of harmonics that were already sounding;
- *   a keypad starts both tones at once. Measured on the evaluation corpus:
- *   that onset test alone removes most talk-off that passes the others.
+ *   tones, when both tones were absent just before it began, and, if the
+ *   tones' share is marginal, when their frequencies held steady. Speech and
+ *   music build DTMF-like pairs out of harmonics that were already sounding
+ *   or that glide with the voice; a keypad starts both tones at once and
+ *   does not move them. Measured on the evaluation corpus: the onset test
+ *   alone removes most talk-off that passes the others.
  *   A key buried in loud speech (the tones under half the energy) is still
  *   reported when it holds longer, with steady frequencies standing well
  *   clear of their neighbours and a clean onset: weaker evidence per window,
  *   more windows.
+ * - Cost: per sub-block a vectorised screen of each lane's eight channels
+ *   makes every test that needs no arctangent; only channels that pass it,
+ *   or that follow a key, reach the scalar decisions.
  */
 #ifndef LG_DTMF_RX_H
 #define LG_DTMF_RX_H
