@@ -52,6 +52,10 @@ _SUBFORMAT_GUID_TAIL = bytes.fromhex("000010008000" "00aa00389b71")
 
 _SUPPORTED_HINT = "use PCM 16-bit, G.711 A-law/mu-law or float"
 
+# The data size written by recorders that stream to a pipe and cannot seek
+# back (arecord, sox, ffmpeg): the audio runs to the end of the file.
+UNKNOWN_DATA_SIZE = 0xFFFFFFFF
+
 # A real file has a handful of chunks before its audio; a file made of
 # thousands of tiny chunks is damage or an attack, not a recording.
 MAX_CHUNKS = 10_000
@@ -210,6 +214,9 @@ def _parse(f, path, file_size: int, channel: int | None) -> WavReader:
         chunk = _Chunk(ident, size, offset)
         present = file_size - chunk.body
         if ident == b"data" and data_chunk is None:
+            if size == UNKNOWN_DATA_SIZE:
+                chunk = _Chunk(ident, present, offset)
+                size = present
             if size > present:
                 raise error(f"data chunk declares {size} bytes but only {present} are present (truncated file)",
                             "data.size", size, offset + 4)

@@ -239,6 +239,17 @@ def test_truncated_data_chunk(tmp_path):
     assert f"byte {data_header + 4}" in str(error)
 
 
+def test_streamed_file_with_unknown_data_size_reads_to_the_end(tmp_path):
+    # What arecord/sox/ffmpeg write when their output is a pipe.
+    samples = (np.arange(500, dtype=np.int16) * 37).astype(np.int16)
+    path = tmp_path / "streamed.wav"
+    path.write_bytes(riff(chunk(b"fmt ", fmt_body(PCM, 1, 8000, 16)),
+                          chunk(b"data", samples.tobytes(), declared_size=0xFFFFFFFF)))
+    wav = open_wav(path)
+    assert wav.frames == 500
+    np.testing.assert_array_equal(np.concatenate(list(wav.blocks(160))), samples)
+
+
 def test_chunk_running_off_the_end_before_data(tmp_path):
     path = tmp_path / "x.wav"
     path.write_bytes(riff(chunk(b"fmt ", fmt_body(PCM, 1, 8000, 16)), chunk(b"LIST", b"abcd", declared_size=5000)))
