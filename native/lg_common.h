@@ -15,7 +15,7 @@
 /* cdef-begin */
 /* Bump whenever a struct or a function signature of the cdef changes: the
  * Python binding refuses to run against a library built from other headers. */
-#define LG_ABI_VERSION 2
+#define LG_ABI_VERSION 3
 
 #define LG_OK 0
 #define LG_E_ARG -1      /* the caller passed an impossible argument */
@@ -34,6 +34,7 @@
  * same start, when it ends (flags say which). Times are samples since the
  * channel's last reset. */
 #define LG_EVENT_DTMF 1
+#define LG_EVENT_MODEM_TONE 2 /* value: LG_MODEM_TONE_* (modem_tone.h) */
 
 #define LG_EVENT_BEGIN 1
 #define LG_EVENT_END 2

@@ -96,3 +96,46 @@ def test_portable_build_finds_the_same_digits(portable):
     assert [(c, k) for c, k, _, _ in plain] == [(c, k) for c, k, _, _ in simd]
     for (c, k, s1, e1), (_, _, s2, e2) in zip(simd, plain):
         assert abs(s1 - s2) <= 8 and abs(e1 - e2) <= 8, (c, k, s1, e1, s2, e2)
+
+
+def modem_tone_events(ffi, lib, audio, block=160):
+    channels = audio.shape[0]
+    params = ffi.new("lg_modem_tone_params *")
+    lib.lg_modem_tone_params_default(params)
+    desc = ffi.new("lg_modem_tone_desc *")
+    assert lib.lg_modem_tone_desc_init(desc, params) == 0
+    bank = ffi.new("lg_modem_tone_bank *")
+    lanes = ffi.new("lg_modem_tone_lane[]", (channels + lib.LG_LANE - 1) // lib.LG_LANE)
+    states = ffi.new("lg_modem_tone_state[]", channels)
+    assert lib.lg_modem_tone_bank_init(bank, lanes, states, channels) == 0
+    capacity = lib.lg_modem_tone_max_events(channels, block)
+    events = ffi.new("lg_event[]", capacity)
+    found = []
+    for at in range(0, audio.shape[1], block):
+        chunk = np.ascontiguousarray(audio[:, at:at + block])
+        n = chunk.shape[1]
+        count = lib.lg_modem_tone_feed(desc, bank, lanes, states, ffi.from_buffer(chunk), lib.LG_ENC_S16,
+                                       n, n, events, capacity)
+        found += [(events[k].channel, events[k].value, events[k].flags, events[k].start, events[k].end)
+                  for k in range(count)]
+    count = lib.lg_modem_tone_flush(desc, bank, lanes, states, events, capacity)
+    found += [(events[k].channel, events[k].value, events[k].flags, events[k].start, events[k].end)
+              for k in range(count)]
+    return found
+
+
+def test_portable_build_finds_the_same_modem_tones(portable):
+    from gateway.dsp.native import ffi, lib
+
+    fixtures = ROOT / "tests" / "fixtures" / "cpt"
+    signals = [read_pcm16(path)[0] for path in sorted(fixtures.glob("*.wav"))]
+    n = max(len(x) for x in signals)
+    audio = np.zeros((len(signals), n + -n % 160), dtype=np.int16)
+    for i, x in enumerate(signals):
+        audio[i, :len(x)] = x
+    simd = modem_tone_events(ffi, lib, audio)
+    plain = modem_tone_events(portable.ffi, portable.lib, audio)
+    assert len(simd) >= 2 * len(signals)
+    assert [e[:3] for e in plain] == [e[:3] for e in simd]
+    for a, b in zip(simd, plain):
+        assert abs(a[3] - b[3]) <= 8 and abs(a[4] - b[4]) <= 8, (a, b)
