@@ -1,12 +1,19 @@
-"""Many-channel detection: one call into the C core per block for N channels.
+"""Many-channel detection: one call into the C core per block and detector for N channels.
 
-    bank = DetectorBank(channels=256, detect=("dtmf",), rate=8000)
+    bank = DetectorBank(channels=256, detect=("dtmf", "modem"), rate=8000)
     for event in bank.feed(block):      # block: int16, shape (256, samples)
         ...
-    bank.flush()                         # end of stream: close digits in progress
+    bank.flush()                         # end of stream: close tones in progress
 
-A DTMF key is reported twice: when it is recognised (``end is None``), at most
-45 ms of audio after it began, and when it ends (``end`` set, same ``start``).
+Detectors and the values of their events:
+- ``dtmf``: the key ("0".."9", "*", "#", "A".."D"). Reported when recognised
+  (``end is None``), at most 45 ms of audio after it began, and again when it
+  ends (``end`` set, same ``start``).
+- ``modem``: fax and modem tones, "CNG", "CED", "ANS_PR", "ANSAM", "ANSAM_PR",
+  "BELL_2225". A 2100 Hz tone first reported as "CED" may be reported again,
+  with the same ``start`` and ``end is None``, as its phase reversals or
+  modulation show ("ANS_PR", "ANSAM", "ANSAM_PR"); the end event carries the
+  last value.
 Times are sample indices since the channel's last ``reset``.
 """
 
@@ -29,8 +36,11 @@ _EVENT_DTYPE = np.dtype({
 })
 
 ENCODINGS = {"linear": lib.LG_ENC_S16, "ulaw": lib.LG_ENC_ULAW, "alaw": lib.LG_ENC_ALAW}
-DETECTORS = ("dtmf",)
-_KINDS = {lib.LG_EVENT_DTMF: "dtmf"}
+DETECTORS = ("dtmf", "modem")
+_KINDS = {lib.LG_EVENT_DTMF: "dtmf", lib.LG_EVENT_MODEM_TONE: "modem"}
+MODEM_TONES = {lib.LG_MODEM_TONE_CNG: "CNG", lib.LG_MODEM_TONE_CED: "CED", lib.LG_MODEM_TONE_ANS_PR: "ANS_PR",
+               lib.LG_MODEM_TONE_ANSAM: "ANSAM", lib.LG_MODEM_TONE_ANSAM_PR: "ANSAM_PR",
+               lib.LG_MODEM_TONE_BELL_2225: "BELL_2225"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,49 +77,136 @@ def _event(channel, kind, value, start, end):
     return event
 
 
-def _default_dtmf_params():
-    params = ffi.new("lg_dtmf_rx_params *")
-    lib.lg_dtmf_rx_params_default(params)
+def _c_defaults(unit):
+    params = ffi.new(f"lg_{unit}_params *")
+    getattr(lib, f"lg_{unit}_params_default")(params)
     return params
 
 
-_DEFAULTS = _default_dtmf_params()
+def _params_to_c(params, unit):
+    """A frozen params dataclass as the C struct of `unit`, checked by C (whose
+    limits these are): the error names the field and the value."""
+    label = type(params).__name__
+    struct = ffi.new(f"lg_{unit}_params *")
+    for field in dataclasses.fields(params):
+        value = getattr(params, field.name)
+        try:
+            setattr(struct, field.name, value)
+        except (TypeError, OverflowError) as exc:
+            raise UsageError(f"{label}.{field.name}={value!r}: {exc}") from None
+    bad = getattr(lib, f"lg_{unit}_params_bad_field")(struct)
+    if bad >= 0:
+        # The C struct's declaration order names the field.
+        name = ffi.typeof(f"lg_{unit}_params").fields[bad][0]
+        raise UsageError(f"{label}.{name}={getattr(params, name)!r} is out of the detector's range")
+    return struct
+
+
+_DTMF = _c_defaults("dtmf_rx")
 
 
 @dataclass(frozen=True)
 class DtmfParams:
-    """Receiver settings; the defaults come from the C core."""
+    """DTMF receiver settings; the defaults come from the C core."""
 
-    min_level_dbm0: float = _DEFAULTS.min_level_dbm0
-    max_normal_twist_db: float = _DEFAULTS.max_normal_twist_db
-    max_reverse_twist_db: float = _DEFAULTS.max_reverse_twist_db
-    max_freq_dev_pct: float = _DEFAULTS.max_freq_dev_pct
-    min_tone_fraction: float = _DEFAULTS.min_tone_fraction
-    min_peak_ratio_db: float = _DEFAULTS.min_peak_ratio_db
-    min_on_ms: int = _DEFAULTS.min_on_ms
-    min_off_ms: int = _DEFAULTS.min_off_ms
+    min_level_dbm0: float = _DTMF.min_level_dbm0
+    max_normal_twist_db: float = _DTMF.max_normal_twist_db
+    max_reverse_twist_db: float = _DTMF.max_reverse_twist_db
+    max_freq_dev_pct: float = _DTMF.max_freq_dev_pct
+    min_tone_fraction: float = _DTMF.min_tone_fraction
+    min_peak_ratio_db: float = _DTMF.min_peak_ratio_db
+    min_on_ms: int = _DTMF.min_on_ms
+    min_off_ms: int = _DTMF.min_off_ms
 
-    def _to_c(self):
-        params = ffi.new("lg_dtmf_rx_params *")
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            try:
-                setattr(params, field.name, value)
-            except (TypeError, OverflowError) as exc:
-                raise UsageError(f"DtmfParams.{field.name}={value!r}: {exc}") from None
-        bad = lib.lg_dtmf_rx_params_bad_field(params)
-        if bad >= 0:
-            # The C struct's declaration order names the field; its limits live in C.
-            name = ffi.typeof("lg_dtmf_rx_params").fields[bad][0]
-            raise UsageError(f"DtmfParams.{name}={getattr(self, name)!r} is out of the receiver's range")
-        return params
+
+_MODEM = _c_defaults("modem_tone")
+
+
+@dataclass(frozen=True)
+class ModemToneParams:
+    """Fax and modem tone detector settings; the defaults come from the C core."""
+
+    min_level_dbm0: float = _MODEM.min_level_dbm0
+    min_tone_fraction: float = _MODEM.min_tone_fraction
+    cng_max_dev_hz: float = _MODEM.cng_max_dev_hz
+    ans_max_dev_hz: float = _MODEM.ans_max_dev_hz
+    bell_max_dev_hz: float = _MODEM.bell_max_dev_hz
+    am_min_depth_pct: float = _MODEM.am_min_depth_pct
+    am_max_depth_pct: float = _MODEM.am_max_depth_pct
+    cng_min_on_ms: int = _MODEM.cng_min_on_ms
+    ced_min_on_ms: int = _MODEM.ced_min_on_ms
+    bell_min_on_ms: int = _MODEM.bell_min_on_ms
+    min_on_ms: int = _MODEM.min_on_ms
+    max_gap_ms: int = _MODEM.max_gap_ms
+
+
+class _NativeDetector:
+    """One detector of the core for all the bank's channels: its descriptor,
+    lane and channel states, and its event buffer. Every unit has the same
+    entry points (lg_<unit>_desc_init, _bank_init, _reset, _max_events, _feed,
+    _flush)."""
+
+    def __init__(self, unit, channels, params):
+        self._calls = {name: getattr(lib, f"lg_{unit}_{name}")
+                       for name in ("desc_init", "bank_init", "reset", "max_events", "feed", "flush")}
+        self.channels = channels
+        self.desc = ffi.new(f"lg_{unit}_desc *")
+        check(self._calls["desc_init"](self.desc, _params_to_c(params, unit)), f"{unit} parameters")
+        self.bank = ffi.new(f"lg_{unit}_bank *")
+        self.lanes = ffi.new(f"lg_{unit}_lane[]", (channels + lib.LG_LANE - 1) // lib.LG_LANE)
+        self.states = ffi.new(f"lg_{unit}_state[]", channels)
+        check(self._calls["bank_init"](self.bank, self.lanes, self.states, channels), f"{unit} bank")
+        self.events = None
+        self.capacity = 0
+        self._sized_for = None
+        self._unit = unit
+
+    def _reserve(self, nsamples):
+        if nsamples == self._sized_for:  # blocks are usually all the same size
+            return
+        needed = check(self._calls["max_events"](self.channels, nsamples), f"{self._unit} event bound")
+        self._sized_for = nsamples
+        if needed > self.capacity:
+            self.capacity = max(needed, 64)
+            self.events = ffi.new("lg_event[]", self.capacity)
+
+    def feed(self, samples, encoding, nsamples):
+        """Runs one block; returns how many events are in self.events."""
+        self._reserve(nsamples)
+        return check(self._calls["feed"](self.desc, self.bank, self.lanes, self.states, samples, encoding,
+                                         nsamples, nsamples, self.events, self.capacity), f"{self._unit} feed")
+
+    def flush(self):
+        self._reserve(0)
+        return check(self._calls["flush"](self.desc, self.bank, self.lanes, self.states, self.events,
+                                          self.capacity), f"{self._unit} flush")
+
+    def reset(self, channel):
+        check(self._calls["reset"](self.bank, self.lanes, self.states, channel), f"{self._unit} reset")
+
+
+def _converted(events, count):
+    """The first `count` lg_event records as DetectorEvents."""
+    if count == 0:
+        return []
+    records = np.frombuffer(ffi.buffer(events, count * _EVENT_DTYPE.itemsize), dtype=_EVENT_DTYPE)
+    out = []
+    for channel, kind, value, _flags, start, end in records.tolist():
+        name = _KINDS[kind]
+        shown = chr(value) if kind == _DTMF_KIND else MODEM_TONES[value]
+        out.append(_event(channel, name, shown, start, None if end < 0 else end))
+    return out
+
+
+_DTMF_KIND = lib.LG_EVENT_DTMF
 
 
 class DetectorBank:
     """Detectors for ``channels`` channels fed in lock step."""
 
     def __init__(self, channels: int, detect=("dtmf",), rate: int = 8000,
-                 encoding: str = "linear", dtmf: DtmfParams | None = None):
+                 encoding: str = "linear", dtmf: DtmfParams | None = None,
+                 modem: ModemToneParams | None = None):
         if not isinstance(channels, (int, np.integer)) or channels < 1:
             raise UsageError(f"channels must be a positive integer, not {channels!r}")
         if isinstance(detect, str):
@@ -122,38 +219,15 @@ class DetectorBank:
         if encoding not in ENCODINGS:
             raise UsageError(f"encoding={encoding!r}: one of {', '.join(ENCODINGS)}")
         self.channels = int(channels)
-        self.detect = tuple(detect)
+        self.detect = tuple(dict.fromkeys(detect))
         self.rate = rate
         self.encoding = encoding
         self._dtype = np.int16 if encoding == "linear" else np.uint8
-        self.dtmf_params = dtmf or DtmfParams()
-        self._desc = ffi.new("lg_dtmf_rx_desc *")
-        check(lib.lg_dtmf_rx_desc_init(self._desc, self.dtmf_params._to_c()), "DTMF receiver parameters")
-        self._bank = ffi.new("lg_dtmf_rx_bank *")
-        self._lanes = ffi.new("lg_dtmf_rx_lane[]", (self.channels + lib.LG_LANE - 1) // lib.LG_LANE)
-        self._states = ffi.new("lg_dtmf_rx_state[]", self.channels)
-        check(lib.lg_dtmf_rx_bank_init(self._bank, self._lanes, self._states, self.channels), "DTMF bank")
-        self._events = None
-        self._events_capacity = 0
-        self._events_sized_for = None
         self._encoding_code = ENCODINGS[encoding]
-
-    def _event_buffer(self, nsamples):
-        if nsamples == self._events_sized_for:  # blocks are usually all the same size
-            return self._events
-        needed = check(lib.lg_dtmf_rx_max_events(self.channels, nsamples), "event bound")
-        self._events_sized_for = nsamples
-        if needed > self._events_capacity:
-            self._events_capacity = max(needed, 64)
-            self._events = ffi.new("lg_event[]", self._events_capacity)
-        return self._events
-
-    def _convert(self, count):
-        if count == 0:
-            return []
-        records = np.frombuffer(ffi.buffer(self._events, count * _EVENT_DTYPE.itemsize), dtype=_EVENT_DTYPE)
-        return [_event(channel, _KINDS[kind], chr(value), start, None if end < 0 else end)
-                for channel, kind, value, _flags, start, end in records.tolist()]
+        self.dtmf_params = dtmf or DtmfParams()
+        self.modem_params = modem or ModemToneParams()
+        units = {"dtmf": ("dtmf_rx", self.dtmf_params), "modem": ("modem_tone", self.modem_params)}
+        self._detectors = [_NativeDetector(units[name][0], self.channels, units[name][1]) for name in self.detect]
 
     def feed(self, block) -> list[DetectorEvent]:
         """Feed the next samples of every channel; returns the events found."""
@@ -171,18 +245,20 @@ class DetectorBank:
         nsamples = block.shape[1]
         if nsamples == 0:
             return []
-        events = self._event_buffer(nsamples)
-        count = check(lib.lg_dtmf_rx_feed(
-            self._desc, self._bank, self._lanes, self._states, ffi.from_buffer(block),
-            self._encoding_code, nsamples, nsamples, events, self._events_capacity), "DTMF feed")
-        return self._convert(count)
+        samples = ffi.from_buffer(block)
+        events = []
+        for detector in self._detectors:
+            count = detector.feed(samples, self._encoding_code, nsamples)  # may grow its buffer
+            events += _converted(detector.events, count)
+        return events
 
     def flush(self) -> list[DetectorEvent]:
         """End of stream: end every tone in progress and return those events."""
-        events = self._event_buffer(0)
-        count = check(lib.lg_dtmf_rx_flush(self._desc, self._bank, self._lanes, self._states,
-                                           events, self._events_capacity), "DTMF flush")
-        return self._convert(count)
+        events = []
+        for detector in self._detectors:
+            count = detector.flush()
+            events += _converted(detector.events, count)
+        return events
 
     def reset(self, channel: int) -> None:
         """Restart one channel: forget its state; its sample clock restarts at 0."""
@@ -190,4 +266,5 @@ class DetectorBank:
             raise UsageError(f"channel must be an integer, not {channel!r}")
         if not 0 <= channel < self.channels:
             raise UsageError(f"channel {channel} is outside 0..{self.channels - 1}")
-        check(lib.lg_dtmf_rx_reset(self._bank, self._lanes, self._states, channel), "DTMF reset")
+        for detector in self._detectors:
+            detector.reset(int(channel))

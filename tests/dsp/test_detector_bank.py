@@ -5,6 +5,7 @@ wrong; the receiver's behaviour on audio is tested in test_dtmf_rx.py.
 """
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -241,3 +242,63 @@ def test_events_are_plain_python_values():
         assert type(ev.channel) is int and type(ev.start) is int and type(ev.value) is str
         assert ev.end is None or type(ev.end) is int
         assert ev.kind == "dtmf"
+
+
+# --- several detectors in one bank ---
+
+CPT_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cpt"
+
+
+def _fixture(name):
+    from tests.dsp.wav_writer import read_pcm16
+
+    samples, rate = read_pcm16(CPT_FIXTURES / name)
+    assert rate == 8000
+    return samples
+
+
+def _run(bank, audio, block=160):
+    events = []
+    for at in range(0, audio.shape[1], block):
+        events += bank.feed(np.ascontiguousarray(audio[:, at:at + block]))
+    return events + bank.flush()
+
+
+@pytest.mark.parametrize("name, first, last", [
+    ("dev-cpt-0111.wav", "CED", "CED"),
+    ("dev-cpt-0112.wav", "ANS_PR", "ANS_PR"),
+    ("dev-cpt-0114.wav", "ANSAM", "ANSAM_PR"),
+])
+def test_modem_tones_through_the_bank(name, first, last):
+    audio = _fixture(name)[np.newaxis, :]
+    events = [e for e in _run(DetectorBank(1, detect=("dtmf", "modem")), audio) if e.kind == "modem"]
+    begins = [e.value for e in events if not e.ended]
+    ends = [e for e in events if e.ended]
+    assert begins[0] == first and len(ends) == 1 and ends[0].value == last
+    assert len({e.start for e in events}) == 1  # a refined report keeps its start
+
+
+def test_each_channel_gets_its_own_detectors():
+    ced = _fixture("dev-cpt-0111.wav")
+    keys = np.zeros_like(ced)
+    keys[4000:4000 + 480] = np.round(sig.dual_tone("7", 480, row_dbm0=-10, col_dbm0=-8, row_phase=0.3,
+                                                   col_phase=1.1)).astype(np.int16)
+    events = _run(DetectorBank(2, detect=("dtmf", "modem")), np.stack([ced, keys]))
+    assert {(e.channel, e.kind, e.value) for e in events if e.ended} == {(0, "modem", "CED"), (1, "dtmf", "7")}
+
+
+def test_only_the_asked_detectors_run():
+    audio = _fixture("dev-cpt-0111.wav")[np.newaxis, :]
+    assert _run(DetectorBank(1, detect=("dtmf",)), audio) == []
+
+
+def test_modem_params_are_checked_by_name():
+    from gateway.dsp import ModemToneParams
+
+    with pytest.raises(UsageError, match=r"ModemToneParams\.ans_max_dev_hz=500"):
+        DetectorBank(1, detect=("modem",), modem=ModemToneParams(ans_max_dev_hz=500))
+
+
+def test_unknown_detector_lists_the_known_ones():
+    with pytest.raises(UsageError, match="dtmf, modem"):
+        DetectorBank(1, detect=("dtmf", "fax"))
