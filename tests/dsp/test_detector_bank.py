@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.dsp import DetectorBank, DetectorEvent, DtmfParams
 from gateway.errors import LinegateError, UsageError
@@ -302,3 +304,33 @@ def test_modem_params_are_checked_by_name():
 def test_unknown_detector_lists_the_known_ones():
     with pytest.raises(UsageError, match="dtmf, modem"):
         DetectorBank(1, detect=("dtmf", "fax"))
+
+
+# --- any audio, any block sizes ---
+
+
+@settings(max_examples=60, deadline=None)
+@given(channels=st.integers(1, 11), encoding=st.sampled_from(["linear", "ulaw", "alaw"]),
+       sizes=st.lists(st.integers(0, 700), min_size=1, max_size=12), seed=st.integers(0, 2**32 - 1),
+       loud=st.booleans())
+def test_any_audio_gives_well_formed_events(channels, encoding, sizes, seed, loud):
+    rng = np.random.default_rng(seed)
+    bank = DetectorBank(channels, detect=("dtmf", "modem"), encoding=encoding)
+    fed = 0
+    events = []
+    for n in sizes:
+        if encoding == "linear":
+            scale = 30000 if loud else rng.uniform(1, 3000)
+            block = np.clip(rng.standard_normal((channels, n)) * scale, -32768, 32767).astype(np.int16)
+        else:
+            block = rng.integers(0, 256, (channels, n), dtype=np.uint8)
+        events += bank.feed(block)
+        fed += n
+    events += bank.flush()
+    keys = set("0123456789*#ABCD")
+    for e in events:
+        assert 0 <= e.channel < channels
+        assert 0 <= e.start <= fed
+        assert e.end is None or e.start <= e.end <= fed
+        assert (e.kind == "dtmf" and e.value in keys) or (e.kind == "modem" and e.value in
+                                                           {"CNG", "CED", "ANS_PR", "ANSAM", "ANSAM_PR", "BELL_2225"})
