@@ -33,6 +33,8 @@
  * i.e. while the tone is still there: a tone too short to reach min_on_ms is
  * gone from the window by then. */
 #define CONFIRM_RATIO 0.5f
+/* Windows without it after which a key that is not yet confirmed is dropped. */
+#define CANDIDATE_GAP_WINDOWS 5
 /* A key buried in speech (mean share below min_tone_fraction): the evidence
  * it needs instead. Chosen on the corpus' dev split where talk-off and
  * buried keys overlap least; see DEVELOPERS.md for the measurements. */
@@ -532,7 +534,12 @@ static void decide(const lg_dtmf_rx_desc *d, lg_dtmf_rx_state *st, const subbloc
         }
         return;
     }
-    if (++st->gap >= d->end_windows) {
+    /* A candidate ends sooner than a confirmed key: a dropout under 20 ms
+     * spoils at most 4 windows (the tone under half a window), and speech
+     * that merely started a candidate should stop costing decisions. */
+    int allowed = st->phase == LG_DTMF_CANDIDATE && d->end_windows > CANDIDATE_GAP_WINDOWS ? CANDIDATE_GAP_WINDOWS
+                                                                                         : d->end_windows;
+    if (++st->gap >= allowed) {
         if (st->phase == LG_DTMF_ACTIVE)
             end_digit(st, channel, sink);
         st->phase = LG_DTMF_IDLE;
