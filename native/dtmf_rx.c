@@ -152,7 +152,7 @@ int lg_dtmf_rx_desc_init(lg_dtmf_rx_desc *d, const lg_dtmf_rx_params *p)
 static void clear_lane_column(lg_dtmf_rx_lane *lane, int i)
 {
     for (int b = 0; b < LG_DTMF_BINS; b++) {
-        lane->s1[b][i] = lane->s2[b][i] = 0.0f;
+        lane->acc.s1[b][i] = lane->acc.s2[b][i] = 0.0f;
         for (int h = 0; h < 2; h++)
             lane->y_re[h][b][i] = lane->y_im[h][b][i] = 0.0f;
         for (int h = 0; h < W + 1; h++)
@@ -160,7 +160,7 @@ static void clear_lane_column(lg_dtmf_rx_lane *lane, int i)
         for (int h = 0; h < W; h++)
             lane->x_re[h][b][i] = lane->x_im[h][b][i] = 0.0f;
     }
-    lane->energy[i] = 0.0f;
+    lane->acc.energy[i] = 0.0f;
     for (int h = 0; h < W; h++)
         lane->e_sub[h][i] = 0.0f;
 }
@@ -753,7 +753,7 @@ static void finish_subblock(const lg_dtmf_rx_desc *d, lg_dtmf_rx_lane *lane, lg_
     int ywin = k % 2, ypow = k % (W + 1);
     for (int b = 0; b < LG_DTMF_BINS; b++) {
         for (int i = 0; i < LG_LANE; i++) {
-            float s1 = lane->s1[b][i], s2 = lane->s2[b][i];
+            float s1 = lane->acc.s1[b][i], s2 = lane->acc.s2[b][i];
             float xr = d->x_rot1_re[b] * s1 - d->w_rot1_re[b] * s2;
             float xi = d->x_rot1_im[b] * s1 - d->w_rot1_im[b] * s2;
             float yr = lane->x_re[before2][b][i] + d->w_rot1_re[b] * lane->x_re[before1][b][i] -
@@ -765,14 +765,14 @@ static void finish_subblock(const lg_dtmf_rx_desc *d, lg_dtmf_rx_lane *lane, lg_
             lane->y_re[ywin][b][i] = yr;
             lane->y_im[ywin][b][i] = yi;
             lane->y_pow[ypow][b][i] = yr * yr + yi * yi;
-            lane->s1[b][i] = lane->s2[b][i] = 0.0f;
+            lane->acc.s1[b][i] = lane->acc.s2[b][i] = 0.0f;
         }
     }
     subblock_result r;
     for (int i = 0; i < LG_LANE; i++) {
-        r.window_energy[i] = lane->e_sub[before2][i] + lane->e_sub[before1][i] + lane->energy[i];
-        lane->e_sub[now][i] = lane->energy[i];
-        lane->energy[i] = 0.0f;
+        r.window_energy[i] = lane->e_sub[before2][i] + lane->e_sub[before1][i] + lane->acc.energy[i];
+        lane->e_sub[now][i] = lane->acc.energy[i];
+        lane->acc.energy[i] = 0.0f;
     }
     r.x_re = lane->x_re[now];
     r.x_im = lane->x_im[now];
@@ -808,13 +808,25 @@ static void finish_subblock(const lg_dtmf_rx_desc *d, lg_dtmf_rx_lane *lane, lg_
     lane->subblocks++;
 }
 
-int lg_dtmf_rx_feed(const lg_dtmf_rx_desc *d, lg_dtmf_rx_bank *bank, lg_dtmf_rx_lane *lanes,
-                    lg_dtmf_rx_state *states, const void *samples, int encoding, int stride, int nsamples,
-                    lg_event *events, int max_events)
+/* The state a feed's sub-blocks are finished with. */
+typedef struct {
+    const lg_dtmf_rx_desc *desc;
+    lg_dtmf_rx_lane *lanes;
+    lg_dtmf_rx_state *states;
+    event_sink *sink;
+} feed_context;
+
+static void subblock_done(void *context, int lane, int first_channel, int nvalid)
 {
-    if (!d || !bank || !lanes || !states || nsamples < 0 || stride < nsamples ||
-        (nsamples > 0 && !samples) || !events ||
-        (encoding != LG_ENC_S16 && encoding != LG_ENC_ULAW && encoding != LG_ENC_ALAW))
+    feed_context *c = context;
+    finish_subblock(c->desc, &c->lanes[lane], &c->states[first_channel], first_channel, nvalid, c->sink);
+}
+
+int lg_dtmf_rx_feed(const lg_dtmf_rx_desc *d, lg_dtmf_rx_bank *bank, lg_dtmf_rx_lane *lanes,
+                   lg_dtmf_rx_state *states, const void *samples, int encoding, int stride, int nsamples,
+                   lg_event *events, int max_events)
+{
+    if (!d || !bank || !lanes || !states || !events || lg_goertzel_check_feed(samples, encoding, stride, nsamples))
         return LG_E_ARG;
     int bound = lg_dtmf_rx_max_events(bank->channels, nsamples);
     if (bound < 0)
@@ -823,25 +835,9 @@ int lg_dtmf_rx_feed(const lg_dtmf_rx_desc *d, lg_dtmf_rx_bank *bank, lg_dtmf_rx_
         return LG_E_SPACE;
 
     event_sink sink = {events, 0};
-    int nlanes = (bank->channels + LG_LANE - 1) / LG_LANE;
-    float x[M][LG_LANE] __attribute__((aligned(32)));
-    /* Lanes outermost: a lane's state stays in L1 for the whole block. */
-    for (int ln = 0; ln < nlanes; ln++) {
-        int first = ln * LG_LANE;
-        int nvalid = bank->channels - first < LG_LANE ? bank->channels - first : LG_LANE;
-        int pos = bank->pos;
-        for (int done = 0; done < nsamples;) {
-            int n = M - pos < nsamples - done ? M - pos : nsamples - done;
-            lg_goertzel_gather(samples, encoding, stride, first, nvalid, done, n, x);
-            lg_goertzel_run8(d->coef, lanes[ln].s1, lanes[ln].s2, lanes[ln].energy, (const float (*)[LG_LANE])x, n);
-            done += n;
-            pos += n;
-            if (pos == M) {
-                pos = 0;
-                finish_subblock(d, &lanes[ln], &states[first], first, nvalid, &sink);
-            }
-        }
-    }
+    feed_context context = {d, lanes, states, &sink};
+    lg_goertzel_walk(d->coef, lanes, sizeof(*lanes), bank->channels, M, bank->pos, samples, encoding, stride,
+                     nsamples, subblock_done, &context);
     bank->pos = (int32_t)((bank->pos + nsamples) % M);
     bank->samples += nsamples;
     return sink.count;

@@ -33,6 +33,7 @@
 #define LG_DTMF_RX_H
 
 #include "dtmf.h"
+#include "goertzel.h"
 
 /* cdef-begin */
 #define LG_DTMF_BINS 8
@@ -78,9 +79,7 @@ typedef struct {
  * sub-block is written once into the slot of the oldest. */
 typedef struct {
     /* cdef-opaque */
-    float s1[LG_DTMF_BINS][LG_LANE];
-    float s2[LG_DTMF_BINS][LG_LANE];
-    float energy[LG_LANE];
+    lg_goertzel_acc acc;      /* first: lg_goertzel_walk reaches it */
     int64_t subblocks;        /* sub-blocks completed; the rings are indexed by it */
     uint32_t tracking;        /* bit i: channel i of the lane is following a key */
     float x_re[LG_DTMF_WINDOW][LG_DTMF_BINS][LG_LANE];     /* sub-block outputs, by sub-block mod 3 */

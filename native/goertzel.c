@@ -393,4 +393,36 @@ void lg_goertzel_gather(const void *samples, int encoding, int stride, int first
     }
 }
 
+int lg_goertzel_check_feed(const void *samples, int encoding, int stride, int nsamples)
+{
+    if (nsamples < 0 || stride < nsamples || (nsamples > 0 && !samples) ||
+        (encoding != LG_ENC_S16 && encoding != LG_ENC_ULAW && encoding != LG_ENC_ALAW))
+        return LG_E_ARG;
+    return LG_OK;
+}
 
+void lg_goertzel_walk(const float coef[8], void *lanes, size_t lane_size, int channels, int subblock, int pos,
+                      const void *samples, int encoding, int stride, int nsamples, lg_goertzel_subblock_fn done,
+                      void *detector)
+{
+    float x[LG_GOERTZEL_MAX_CHUNK][LG_LANE] __attribute__((aligned(32)));
+    int nlanes = (channels + LG_LANE - 1) / LG_LANE;
+    for (int ln = 0; ln < nlanes; ln++) {
+        /* The accumulators are the first member of every lane struct. */
+        lg_goertzel_acc *acc = (lg_goertzel_acc *)((char *)lanes + (size_t)ln * lane_size);
+        int first = ln * LG_LANE;
+        int nvalid = channels - first < LG_LANE ? channels - first : LG_LANE;
+        int at = pos;
+        for (int done_samples = 0; done_samples < nsamples;) {
+            int n = subblock - at < nsamples - done_samples ? subblock - at : nsamples - done_samples;
+            lg_goertzel_gather(samples, encoding, stride, first, nvalid, done_samples, n, x);
+            lg_goertzel_run8(coef, acc->s1, acc->s2, acc->energy, (const float (*)[LG_LANE])x, n);
+            done_samples += n;
+            at += n;
+            if (at == subblock) {
+                at = 0;
+                done(detector, ln, first, nvalid);
+            }
+        }
+    }
+}

@@ -29,5 +29,28 @@ void lg_goertzel_gather(const void *samples, int encoding, int stride, int first
 void lg_goertzel_run8(const float coef[8], float s1[8][LG_LANE], float s2[8][LG_LANE], float energy[LG_LANE],
                       const float (*x)[LG_LANE], int n);
 
+/* The running sums of one lane: a detector's lane struct starts with one. */
+typedef struct {
+    float s1[8][LG_LANE];
+    float s2[8][LG_LANE];
+    float energy[LG_LANE];
+} lg_goertzel_acc;
 
+/* What a detector does when a lane completes a sub-block. An internal hook
+ * between two units of the core, called once per sub-block per lane; nothing
+ * outside the core is ever called back. */
+typedef void (*lg_goertzel_subblock_fn)(void *detector, int lane, int first_channel, int nvalid);
+
+/* Checks the arguments every batch feed takes; LG_OK or LG_E_ARG. */
+int lg_goertzel_check_feed(const void *samples, int encoding, int stride, int nsamples);
+
+/* Runs `nsamples` samples of every channel through the eight filters of each
+ * lane, in sub-blocks of `subblock` samples (<= LG_GOERTZEL_MAX_CHUNK), the
+ * first one `pos` samples under way, calling `done` as each completes.
+ * `lanes` is the detector's lane array: elements of `lane_size` bytes, each
+ * starting with an lg_goertzel_acc. Lanes outermost, so that a lane's state
+ * stays in L1 for the whole block. */
+void lg_goertzel_walk(const float coef[8], void *lanes, size_t lane_size, int channels, int subblock, int pos,
+                      const void *samples, int encoding, int stride, int nsamples, lg_goertzel_subblock_fn done,
+                      void *detector);
 #endif

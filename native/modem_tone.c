@@ -189,10 +189,10 @@ static void clear_state(lg_modem_tone_state *st, int32_t pos, int64_t lane_subbl
 static void clear_lane_column(lg_modem_tone_lane *lane, int i)
 {
     for (int b = 0; b < NB; b++)
-        lane->s1[b][i] = lane->s2[b][i] = 0.0f;
+        lane->acc.s1[b][i] = lane->acc.s2[b][i] = 0.0f;
     for (int t = 0; t < NT; t++)
         lane->prev_amp[t][i] = 0.0f;
-    lane->energy[i] = 0.0f;
+    lane->acc.energy[i] = 0.0f;
     lane->tracking &= ~(1u << i);
 }
 
@@ -536,11 +536,11 @@ static void finish_subblock(const lg_modem_tone_desc *d, lg_modem_tone_lane *lan
     float re[NB][LG_LANE], im[NB][LG_LANE], pw[NB][LG_LANE];
     for (int b = 0; b < NB; b++) {
         for (int i = 0; i < LG_LANE; i++) {
-            float s1 = lane->s1[b][i], s2 = lane->s2[b][i];
+            float s1 = lane->acc.s1[b][i], s2 = lane->acc.s2[b][i];
             re[b][i] = d->x_rot_re[b] * s1 - d->w_rot_re[b] * s2;
             im[b][i] = d->x_rot_im[b] * s1 - d->w_rot_im[b] * s2;
             pw[b][i] = re[b][i] * re[b][i] + im[b][i] * im[b][i];
-            lane->s1[b][i] = lane->s2[b][i] = 0.0f;
+            lane->acc.s1[b][i] = lane->acc.s2[b][i] = 0.0f;
         }
     }
     const float to_power = 2.0f / ((float)M * (float)M); /* |X|^2 -> power of a sine */
@@ -552,7 +552,7 @@ static void finish_subblock(const lg_modem_tone_desc *d, lg_modem_tone_lane *lan
             if (pw[b][i] > pw[best][i])
                 best = b;
         float tone_power = pw[best][i] * to_power;
-        float mean_power = lane->energy[i] * (1.0f / M);
+        float mean_power = lane->acc.energy[i] * (1.0f / M);
         winner[i] = -1;
         if (best < NT && tone_power >= d->min_power * d->edge_gain[best] &&
             tone_power >= BLOCK_FRACTION * d->edge_gain[best] * mean_power) {
@@ -572,7 +572,7 @@ static void finish_subblock(const lg_modem_tone_desc *d, lg_modem_tone_lane *lan
         }
         v.winner = winner[i];
         v.tone_power = v.winner >= 0 ? pw[v.winner][i] * to_power : 0.0f;
-        float mean_power = lane->energy[i] * (1.0f / M);
+        float mean_power = lane->acc.energy[i] * (1.0f / M);
         v.fraction = mean_power > 0.0f ? v.tone_power / mean_power : 0.0f;
         lg_modem_tone_state *st = &states[i];
         int t = v.winner >= 0 ? v.winner : (st->target >= 0 ? st->target : 0);
@@ -585,18 +585,30 @@ static void finish_subblock(const lg_modem_tone_desc *d, lg_modem_tone_lane *lan
     for (int i = 0; i < LG_LANE; i++) {
         for (int t = 0; t < NT; t++)
             lane->prev_amp[t][i] = sqrtf(pw[t][i]);
-        lane->energy[i] = 0.0f;
+        lane->acc.energy[i] = 0.0f;
     }
     lane->subblocks++;
 }
 
-int lg_modem_tone_feed(const lg_modem_tone_desc *d, lg_modem_tone_bank *bank, lg_modem_tone_lane *lanes,
-                       lg_modem_tone_state *states, const void *samples, int encoding, int stride, int nsamples,
-                       lg_event *events, int max_events)
+/* The state a feed's sub-blocks are finished with. */
+typedef struct {
+    const lg_modem_tone_desc *desc;
+    lg_modem_tone_lane *lanes;
+    lg_modem_tone_state *states;
+    event_sink *sink;
+} feed_context;
+
+static void subblock_done(void *context, int lane, int first_channel, int nvalid)
 {
-    if (!d || !bank || !lanes || !states || nsamples < 0 || stride < nsamples ||
-        (nsamples > 0 && !samples) || !events ||
-        (encoding != LG_ENC_S16 && encoding != LG_ENC_ULAW && encoding != LG_ENC_ALAW))
+    feed_context *c = context;
+    finish_subblock(c->desc, &c->lanes[lane], &c->states[first_channel], first_channel, nvalid, c->sink);
+}
+
+int lg_modem_tone_feed(const lg_modem_tone_desc *d, lg_modem_tone_bank *bank, lg_modem_tone_lane *lanes,
+                      lg_modem_tone_state *states, const void *samples, int encoding, int stride, int nsamples,
+                      lg_event *events, int max_events)
+{
+    if (!d || !bank || !lanes || !states || !events || lg_goertzel_check_feed(samples, encoding, stride, nsamples))
         return LG_E_ARG;
     int bound = lg_modem_tone_max_events(bank->channels, nsamples);
     if (bound < 0)
@@ -605,24 +617,9 @@ int lg_modem_tone_feed(const lg_modem_tone_desc *d, lg_modem_tone_bank *bank, lg
         return LG_E_SPACE;
 
     event_sink sink = {events, 0};
-    int nlanes = (bank->channels + LG_LANE - 1) / LG_LANE;
-    float x[M][LG_LANE] __attribute__((aligned(32)));
-    for (int ln = 0; ln < nlanes; ln++) {
-        int first = ln * LG_LANE;
-        int nvalid = bank->channels - first < LG_LANE ? bank->channels - first : LG_LANE;
-        int pos = bank->pos;
-        for (int done = 0; done < nsamples;) {
-            int n = M - pos < nsamples - done ? M - pos : nsamples - done;
-            lg_goertzel_gather(samples, encoding, stride, first, nvalid, done, n, x);
-            lg_goertzel_run8(d->coef, lanes[ln].s1, lanes[ln].s2, lanes[ln].energy, (const float (*)[LG_LANE])x, n);
-            done += n;
-            pos += n;
-            if (pos == M) {
-                pos = 0;
-                finish_subblock(d, &lanes[ln], &states[first], first, nvalid, &sink);
-            }
-        }
-    }
+    feed_context context = {d, lanes, states, &sink};
+    lg_goertzel_walk(d->coef, lanes, sizeof(*lanes), bank->channels, M, bank->pos, samples, encoding, stride,
+                     nsamples, subblock_done, &context);
     bank->pos = (int32_t)((bank->pos + nsamples) % M);
     bank->samples += nsamples;
     return sink.count;

@@ -56,6 +56,7 @@
 #define LG_MODEM_TONE_H
 
 #include "lg_common.h"
+#include "goertzel.h"
 
 /* cdef-begin */
 #define LG_MODEM_TONE_CNG 1
@@ -107,9 +108,7 @@ typedef struct {
 /* Goertzel accumulators of LG_LANE channels. */
 typedef struct {
     /* cdef-opaque */
-    float s1[LG_MODEM_TONE_BINS][LG_LANE];
-    float s2[LG_MODEM_TONE_BINS][LG_LANE];
-    float energy[LG_LANE];
+    lg_goertzel_acc acc;      /* first: lg_goertzel_walk reaches it */
     float prev_amp[LG_MODEM_TONE_TARGETS][LG_LANE];  /* the tone bins' |X| one sub-block ago */
     int64_t subblocks;        /* sub-blocks completed */
     uint32_t tracking;        /* bit i: channel i of the lane follows a tone */
