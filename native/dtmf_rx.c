@@ -239,20 +239,9 @@ typedef struct {
     float window_energy[LG_LANE];
 } subblock_result;
 
-typedef struct {
-    lg_event *events;
-    int count;
-} event_sink;
-
-static void emit(event_sink *sink, int channel, int key, int flags, int64_t start, int64_t end)
+static void emit(lg_event_sink *sink, int channel, int key, int flags, int64_t start, int64_t end)
 {
-    lg_event *ev = &sink->events[sink->count++];
-    ev->channel = channel;
-    ev->kind = LG_EVENT_DTMF;
-    ev->value = (unsigned char)lg_dtmf_keys[key];
-    ev->flags = flags;
-    ev->start = start < 0 ? 0 : start;
-    ev->end = end;
+    lg_emit(sink, channel, LG_EVENT_DTMF, (unsigned char)lg_dtmf_keys[key], flags, start, end);
 }
 
 /* window_gain_exact from the descriptor's table (the audio path has no time
@@ -463,7 +452,7 @@ static int candidate_is_key(const lg_dtmf_rx_desc *d, const lg_dtmf_rx_state *st
            span_row <= BURIED_MAX_DEV_SPAN && span_col <= BURIED_MAX_DEV_SPAN;
 }
 
-static void end_digit(lg_dtmf_rx_state *st, int channel, event_sink *sink)
+static void end_digit(lg_dtmf_rx_state *st, int channel, lg_event_sink *sink)
 {
     int64_t end = estimate_end(st);
     if (end < st->start)
@@ -475,7 +464,7 @@ static void end_digit(lg_dtmf_rx_state *st, int channel, event_sink *sink)
 
 /* `now`: the channel's number of the sub-block just completed. */
 static void decide(const lg_dtmf_rx_desc *d, lg_dtmf_rx_state *st, const subblock_result *r,
-                   const screen_result *sc, int i, int64_t now, int channel, event_sink *sink)
+                   const screen_result *sc, int i, int64_t now, int channel, lg_event_sink *sink)
 {
     window_verdict verdict = {-1, 0.0f, 0.0f, {0.0f, 0.0f}};
     int screened_key = sc->row[i] * 4 + (sc->col[i] - 4);
@@ -745,7 +734,7 @@ static void screen_windows(const lg_dtmf_rx_desc *d, const subblock_result *r, s
  * that its channel loops get the AVX2 clone too. */
 LG_MULTIVERSION __attribute__((noinline))
 static void finish_subblock(const lg_dtmf_rx_desc *d, lg_dtmf_rx_lane *lane, lg_dtmf_rx_state *states,
-                            int first_channel, int nvalid, event_sink *sink)
+                            int first_channel, int nvalid, lg_event_sink *sink)
 {
     /* Ring slots: this sub-block replaces the one W sub-blocks old. */
     int k = (int)(lane->subblocks % 12); /* 12: every ring's length divides it */
@@ -813,7 +802,7 @@ typedef struct {
     const lg_dtmf_rx_desc *desc;
     lg_dtmf_rx_lane *lanes;
     lg_dtmf_rx_state *states;
-    event_sink *sink;
+    lg_event_sink *sink;
 } feed_context;
 
 static void subblock_done(void *context, int lane, int first_channel, int nvalid)
@@ -834,7 +823,7 @@ int lg_dtmf_rx_feed(const lg_dtmf_rx_desc *d, lg_dtmf_rx_bank *bank, lg_dtmf_rx_
     if (max_events < bound)
         return LG_E_SPACE;
 
-    event_sink sink = {events, 0};
+    lg_event_sink sink = {events, 0};
     feed_context context = {d, lanes, states, &sink};
     lg_goertzel_walk(d->coef, lanes, sizeof(*lanes), bank->channels, M, bank->pos, samples, encoding, stride,
                      nsamples, subblock_done, &context);
@@ -850,7 +839,7 @@ int lg_dtmf_rx_flush(const lg_dtmf_rx_desc *d, lg_dtmf_rx_bank *bank, lg_dtmf_rx
         return LG_E_ARG;
     if (max_events < bank->channels)
         return LG_E_SPACE;
-    event_sink sink = {events, 0};
+    lg_event_sink sink = {events, 0};
     for (int c = 0; c < bank->channels; c++) {
         lg_dtmf_rx_state *st = &states[c];
         if (st->phase == LG_DTMF_ACTIVE)

@@ -60,6 +60,25 @@ int lg_abi_version(void);
 #define LG_DBM0_MAX_SINE_POWER 3.14f
 #define LG_DBM0_PEAK 22826.0f /* 32767 * 10^(-3.14/20) */
 
+/* Where a batch call writes its events; the call has checked the room
+ * (lg_<unit>_max_events) before it began. */
+typedef struct {
+    lg_event *events;
+    int count;
+} lg_event_sink;
+
+static inline void lg_emit(lg_event_sink *sink, int channel, int kind, int value, int flags, int64_t start,
+                           int64_t end)
+{
+    lg_event *ev = &sink->events[sink->count++];
+    ev->channel = channel;
+    ev->kind = kind;
+    ev->value = value;
+    ev->flags = flags;
+    ev->start = start < 0 ? 0 : start; /* a tone under way when the channel was reset */
+    ev->end = end;
+}
+
 /* Returns the peak amplitude of a sine at `dbm0`. */
 static inline float lg_dbm0_to_peak(float dbm0)
 {

@@ -236,20 +236,9 @@ int lg_modem_tone_max_events(int channels, int nsamples)
 
 /* ---- decisions, once per sub-block ------------------------------------ */
 
-typedef struct {
-    lg_event *events;
-    int count;
-} event_sink;
-
-static void emit(event_sink *sink, int channel, int value, int flags, int64_t start, int64_t end)
+static void emit(lg_event_sink *sink, int channel, int value, int flags, int64_t start, int64_t end)
 {
-    lg_event *ev = &sink->events[sink->count++];
-    ev->channel = channel;
-    ev->kind = LG_EVENT_MODEM_TONE;
-    ev->value = value;
-    ev->flags = flags;
-    ev->start = start < 0 ? 0 : start;
-    ev->end = end;
+    lg_emit(sink, channel, LG_EVENT_MODEM_TONE, value, flags, start, end);
 }
 
 /* One sub-block of one channel: the tone bins' X and what the screen saw. */
@@ -305,7 +294,7 @@ static int64_t tone_start(const lg_modem_tone_state *st, int64_t now)
     return block_time(st, st->first_block - 1 + k) - (int64_t)lrintf(coverage(st->onset[k - 1], ref) * M);
 }
 
-static void end_tone(lg_modem_tone_state *st, int channel, event_sink *sink)
+static void end_tone(lg_modem_tone_state *st, int channel, lg_event_sink *sink)
 {
     if (st->value)
         emit(sink, channel, st->value, LG_EVENT_END, st->start, tone_end(st));
@@ -480,7 +469,7 @@ static void push_history(lg_modem_tone_state *st, const block_view *v)
 
 /* `now`: the channel's number of the sub-block just completed. */
 static void decide(const lg_modem_tone_desc *d, lg_modem_tone_state *st, const block_view *v, float prev_amp,
-                   int64_t now, int channel, event_sink *sink)
+                   int64_t now, int channel, lg_event_sink *sink)
 {
     /* A sub-block won by another tone counts as a gap of the followed one:
      * a reversal inside a sub-block spreads 2100 Hz into the 2225 Hz bin. */
@@ -531,7 +520,7 @@ static void decide(const lg_modem_tone_desc *d, lg_modem_tone_state *st, const b
  * decisions of every channel that holds or follows a tone. */
 LG_MULTIVERSION __attribute__((noinline))
 static void finish_subblock(const lg_modem_tone_desc *d, lg_modem_tone_lane *lane, lg_modem_tone_state *states,
-                            int first_channel, int nvalid, event_sink *sink)
+                            int first_channel, int nvalid, lg_event_sink *sink)
 {
     float re[NB][LG_LANE], im[NB][LG_LANE], pw[NB][LG_LANE];
     for (int b = 0; b < NB; b++) {
@@ -595,7 +584,7 @@ typedef struct {
     const lg_modem_tone_desc *desc;
     lg_modem_tone_lane *lanes;
     lg_modem_tone_state *states;
-    event_sink *sink;
+    lg_event_sink *sink;
 } feed_context;
 
 static void subblock_done(void *context, int lane, int first_channel, int nvalid)
@@ -616,7 +605,7 @@ int lg_modem_tone_feed(const lg_modem_tone_desc *d, lg_modem_tone_bank *bank, lg
     if (max_events < bound)
         return LG_E_SPACE;
 
-    event_sink sink = {events, 0};
+    lg_event_sink sink = {events, 0};
     feed_context context = {d, lanes, states, &sink};
     lg_goertzel_walk(d->coef, lanes, sizeof(*lanes), bank->channels, M, bank->pos, samples, encoding, stride,
                      nsamples, subblock_done, &context);
@@ -632,7 +621,7 @@ int lg_modem_tone_flush(const lg_modem_tone_desc *d, lg_modem_tone_bank *bank, l
         return LG_E_ARG;
     if (max_events < bank->channels)
         return LG_E_SPACE;
-    event_sink sink = {events, 0};
+    lg_event_sink sink = {events, 0};
     for (int c = 0; c < bank->channels; c++)
         if (states[c].target >= 0)
             end_tone(&states[c], c, &sink);
