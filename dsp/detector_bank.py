@@ -30,7 +30,7 @@ from gateway.errors import UsageError
 # lg_event as NumPy sees it, so that a block's events convert in one call.
 _EVENT_DTYPE = np.dtype({
     "names": [name for name, _ in ffi.typeof("lg_event").fields],
-    "formats": [{"int32_t": np.int32, "int64_t": np.int64}[field.type.cname] for _, field in ffi.typeof("lg_event").fields],
+    "formats": [{"int32_t": np.int32, "int64_t": np.int64, "float": np.float32}[field.type.cname] for _, field in ffi.typeof("lg_event").fields],
     "offsets": [field.offset for _, field in ffi.typeof("lg_event").fields],
     "itemsize": ffi.sizeof("lg_event"),
 })
@@ -45,13 +45,17 @@ MODEM_TONES = {lib.LG_MODEM_TONE_CNG: "CNG", lib.LG_MODEM_TONE_CED: "CED", lib.L
 
 @dataclass(frozen=True, slots=True)
 class DetectorEvent:
-    """A detection on one channel. ``end`` is None while the tone goes on."""
+    """A detection on one channel. ``end`` is None while the tone goes on.
+    ``confidence`` (0..1) says how sure the detector is of ``value``;
+    ``reason`` names why a classifier decided (None when it gives none)."""
 
     channel: int
     kind: str
     value: str
     start: int
     end: int | None
+    confidence: float = 1.0
+    reason: str | None = None
 
     @property
     def ended(self) -> bool:
@@ -63,17 +67,19 @@ class DetectorEvent:
 # slots of a new instance directly. Same class, same immutability for users.
 _new_event = object.__new__
 _EVENT_SLOT_SETTERS = tuple(getattr(DetectorEvent, name).__set__
-                            for name in ("channel", "kind", "value", "start", "end"))
+                            for name in ("channel", "kind", "value", "start", "end", "confidence", "reason"))
 
 
-def _event(channel, kind, value, start, end):
+def _event(channel, kind, value, start, end, confidence, reason):
     event = _new_event(DetectorEvent)
-    set_channel, set_kind, set_value, set_start, set_end = _EVENT_SLOT_SETTERS
+    set_channel, set_kind, set_value, set_start, set_end, set_confidence, set_reason = _EVENT_SLOT_SETTERS
     set_channel(event, channel)
     set_kind(event, kind)
     set_value(event, value)
     set_start(event, start)
     set_end(event, end)
+    set_confidence(event, confidence)
+    set_reason(event, reason)
     return event
 
 
@@ -191,10 +197,10 @@ def _converted(events, count):
         return []
     records = np.frombuffer(ffi.buffer(events, count * _EVENT_DTYPE.itemsize), dtype=_EVENT_DTYPE)
     out = []
-    for channel, kind, value, _flags, start, end in records.tolist():
+    for channel, kind, value, _flags, confidence, _reason, start, end in records.tolist():
         name = _KINDS[kind]
         shown = chr(value) if kind == _DTMF_KIND else MODEM_TONES[value]
-        out.append(_event(channel, name, shown, start, None if end < 0 else end))
+        out.append(_event(channel, name, shown, start, None if end < 0 else end, round(confidence, 3), None))
     return out
 
 

@@ -241,7 +241,8 @@ typedef struct {
 
 static void emit(lg_event_sink *sink, int channel, int key, int flags, int64_t start, int64_t end)
 {
-    lg_emit(sink, channel, LG_EVENT_DTMF, (unsigned char)lg_dtmf_keys[key], flags, start, end);
+    /* A key is reported only once every test has passed: its confidence is whole. */
+    lg_emit(sink, channel, LG_EVENT_DTMF, (unsigned char)lg_dtmf_keys[key], flags, start, end, 1.0f);
 }
 
 /* window_gain_exact from the descriptor's table (the audio path has no time

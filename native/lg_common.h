@@ -15,7 +15,7 @@
 /* cdef-begin */
 /* Bump whenever a struct or a function signature of the cdef changes: the
  * Python binding refuses to run against a library built from other headers. */
-#define LG_ABI_VERSION 3
+#define LG_ABI_VERSION 4
 
 #define LG_OK 0
 #define LG_E_ARG -1      /* the caller passed an impossible argument */
@@ -35,6 +35,9 @@
  * channel's last reset. */
 #define LG_EVENT_DTMF 1
 #define LG_EVENT_MODEM_TONE 2 /* value: LG_MODEM_TONE_* (modem_tone.h) */
+#define LG_EVENT_CPT 3        /* value: LG_CPT_* (cpt.h) */
+#define LG_EVENT_AMD 4        /* value: LG_AMD_* (amd.h), reason: LG_AMD_REASON_* */
+#define LG_EVENT_BEEP 5       /* the end-of-greeting beep of an answering machine (amd.h) */
 
 #define LG_EVENT_BEGIN 1
 #define LG_EVENT_END 2
@@ -44,6 +47,8 @@ typedef struct {
     int32_t kind;    /* LG_EVENT_* */
     int32_t value;   /* for DTMF: the key as an ASCII code */
     int32_t flags;   /* LG_EVENT_BEGIN or LG_EVENT_END */
+    float confidence; /* 0..1: how sure the detector is of `value` */
+    int32_t reason;  /* detector-specific code of why it decided (0: none given) */
     int64_t start;
     int64_t end;
 } lg_event;
@@ -67,16 +72,24 @@ typedef struct {
     int count;
 } lg_event_sink;
 
-static inline void lg_emit(lg_event_sink *sink, int channel, int kind, int value, int flags, int64_t start,
-                           int64_t end)
+static inline void lg_emit_scored(lg_event_sink *sink, int channel, int kind, int value, int flags, int64_t start,
+                                  int64_t end, float confidence, int reason)
 {
     lg_event *ev = &sink->events[sink->count++];
     ev->channel = channel;
     ev->kind = kind;
     ev->value = value;
     ev->flags = flags;
+    ev->confidence = confidence < 0.0f ? 0.0f : confidence > 1.0f ? 1.0f : confidence;
+    ev->reason = reason;
     ev->start = start < 0 ? 0 : start; /* a tone under way when the channel was reset */
     ev->end = end;
+}
+
+static inline void lg_emit(lg_event_sink *sink, int channel, int kind, int value, int flags, int64_t start,
+                           int64_t end, float confidence)
+{
+    lg_emit_scored(sink, channel, kind, value, flags, start, end, confidence, 0);
 }
 
 /* Returns the peak amplitude of a sine at `dbm0`. */

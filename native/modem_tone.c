@@ -238,7 +238,8 @@ int lg_modem_tone_max_events(int channels, int nsamples)
 
 static void emit(lg_event_sink *sink, int channel, int value, int flags, int64_t start, int64_t end)
 {
-    lg_emit(sink, channel, LG_EVENT_MODEM_TONE, value, flags, start, end);
+    /* Reported only once its frequency, steadiness and share have held: whole confidence. */
+    lg_emit(sink, channel, LG_EVENT_MODEM_TONE, value, flags, start, end, 1.0f);
 }
 
 /* One sub-block of one channel: the tone bins' X and what the screen saw. */
