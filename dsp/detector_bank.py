@@ -14,6 +14,14 @@ Detectors and the values of their events:
   with the same ``start`` and ``end is None``, as its phase reversals or
   modulation show ("ANS_PR", "ANSAM", "ANSAM_PR"); the end event carries the
   last value.
+- ``cpt``: call progress, one class per tone pattern: "dial", "ringback",
+  "busy", "congestion", a special information tone by its subtype
+  ("sit-ic", "sit-vc", "sit-ro", "sit-nc", "sit-itu"), "fax_cng",
+  "fax_ced" and "modem" (from the fax and modem tone unit). Reported once
+  the pattern is recognised (``end is None``, ``start`` where it began) and
+  again when it stops. ``reason`` names the cadence that fitted best
+  ("de.busy"); ``country`` (for all channels, or per channel with
+  ``set_country``) says which plan to try first.
 Times are sample indices since the channel's last ``reset``.
 """
 
@@ -36,11 +44,14 @@ _EVENT_DTYPE = np.dtype({
 })
 
 ENCODINGS = {"linear": lib.LG_ENC_S16, "ulaw": lib.LG_ENC_ULAW, "alaw": lib.LG_ENC_ALAW}
-DETECTORS = ("dtmf", "modem")
-_KINDS = {lib.LG_EVENT_DTMF: "dtmf", lib.LG_EVENT_MODEM_TONE: "modem"}
+DETECTORS = ("dtmf", "modem", "cpt")
 MODEM_TONES = {lib.LG_MODEM_TONE_CNG: "CNG", lib.LG_MODEM_TONE_CED: "CED", lib.LG_MODEM_TONE_ANS_PR: "ANS_PR",
                lib.LG_MODEM_TONE_ANSAM: "ANSAM", lib.LG_MODEM_TONE_ANSAM_PR: "ANSAM_PR",
                lib.LG_MODEM_TONE_BELL_2225: "BELL_2225"}
+# Fax and modem tones as call-progress classes.
+MODEM_CPT_CLASSES = {lib.LG_MODEM_TONE_CNG: "fax_cng", lib.LG_MODEM_TONE_CED: "fax_ced",
+                     lib.LG_MODEM_TONE_ANS_PR: "modem", lib.LG_MODEM_TONE_ANSAM: "modem",
+                     lib.LG_MODEM_TONE_ANSAM_PR: "modem", lib.LG_MODEM_TONE_BELL_2225: "modem"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,12 +163,15 @@ class _NativeDetector:
     entry points (lg_<unit>_desc_init, _bank_init, _reset, _max_events, _feed,
     _flush)."""
 
-    def __init__(self, unit, channels, params):
+    def __init__(self, unit, channels, params, namers, setup=None):
         self._calls = {name: getattr(lib, f"lg_{unit}_{name}")
                        for name in ("desc_init", "bank_init", "reset", "max_events", "feed", "flush")}
         self.channels = channels
+        self.namers = namers  # {event kind: [(reported kind, namer), ...]}
         self.desc = ffi.new(f"lg_{unit}_desc *")
         check(self._calls["desc_init"](self.desc, _params_to_c(params, unit)), f"{unit} parameters")
+        if setup is not None:
+            setup(self.desc)
         self.bank = ffi.new(f"lg_{unit}_bank *")
         self.lanes = ffi.new(f"lg_{unit}_lane[]", (channels + lib.LG_LANE - 1) // lib.LG_LANE)
         self.states = ffi.new(f"lg_{unit}_state[]", channels)
@@ -191,20 +205,60 @@ class _NativeDetector:
         check(self._calls["reset"](self.bank, self.lanes, self.states, channel), f"{self._unit} reset")
 
 
-def _converted(events, count):
-    """The first `count` lg_event records as DetectorEvents."""
+def _converted(events, count, namers):
+    """The first `count` lg_event records as DetectorEvents; `namers` maps an
+    event kind to the functions that name it (one per detector reporting it)."""
     if count == 0:
         return []
     records = np.frombuffer(ffi.buffer(events, count * _EVENT_DTYPE.itemsize), dtype=_EVENT_DTYPE)
     out = []
-    for channel, kind, value, _flags, confidence, _reason, start, end in records.tolist():
-        name = _KINDS[kind]
-        shown = chr(value) if kind == _DTMF_KIND else MODEM_TONES[value]
-        out.append(_event(channel, name, shown, start, None if end < 0 else end, round(confidence, 3), None))
+    for channel, kind, value, _flags, confidence, reason, start, end in records.tolist():
+        end = None if end < 0 else end
+        for name, namer in namers[kind]:
+            shown, why = namer(value, reason)
+            out.append(_event(channel, name, shown, start, end, round(confidence, 3), why))
     return out
 
 
-_DTMF_KIND = lib.LG_EVENT_DTMF
+def _dtmf_name(value, reason):
+    return chr(value), None
+
+
+def _modem_name(value, reason):
+    return MODEM_TONES[value], None
+
+
+def _modem_as_cpt(value, reason):
+    return MODEM_CPT_CLASSES[value], MODEM_TONES[value]
+
+
+_CPT = _c_defaults("cpt")
+
+
+@dataclass(frozen=True)
+class CptParams:
+    """Call-progress classifier settings; the defaults come from the C core."""
+
+    min_level_dbm0: float = _CPT.min_level_dbm0
+    min_share: float = _CPT.min_share
+    hold_share: float = _CPT.hold_share
+    max_step_error: float = _CPT.max_step_error
+    max_mean_error: float = _CPT.max_mean_error
+    max_freq_dev_pct: float = _CPT.max_freq_dev_pct
+    min_segment_ms: int = _CPT.min_segment_ms
+    dial_min_ms: int = _CPT.dial_min_ms
+
+
+_CADENCES = None
+
+
+def cadence_table():
+    """Every plan's cadences, compiled once per process."""
+    global _CADENCES
+    if _CADENCES is None:
+        from gateway.dsp.cadence_table import CadenceTable
+        _CADENCES = CadenceTable()
+    return _CADENCES
 
 
 class DetectorBank:
@@ -212,7 +266,8 @@ class DetectorBank:
 
     def __init__(self, channels: int, detect=("dtmf",), rate: int = 8000,
                  encoding: str = "linear", dtmf: DtmfParams | None = None,
-                 modem: ModemToneParams | None = None):
+                 modem: ModemToneParams | None = None, cpt: CptParams | None = None,
+                 country: str | None = None):
         if not isinstance(channels, (int, np.integer)) or channels < 1:
             raise UsageError(f"channels must be a positive integer, not {channels!r}")
         if isinstance(detect, str):
@@ -232,8 +287,43 @@ class DetectorBank:
         self._encoding_code = ENCODINGS[encoding]
         self.dtmf_params = dtmf or DtmfParams()
         self.modem_params = modem or ModemToneParams()
-        units = {"dtmf": ("dtmf_rx", self.dtmf_params), "modem": ("modem_tone", self.modem_params)}
-        self._detectors = [_NativeDetector(units[name][0], self.channels, units[name][1]) for name in self.detect]
+        self.cpt_params = cpt or CptParams()
+        self._detectors = []
+        self._cpt = None
+        if "dtmf" in self.detect:
+            self._detectors.append(_NativeDetector("dtmf_rx", self.channels, self.dtmf_params,
+                                                   {lib.LG_EVENT_DTMF: [("dtmf", _dtmf_name)]}))
+        # One fax/modem unit serves both the "modem" and the "cpt" reports.
+        modem_namers = ([("modem", _modem_name)] if "modem" in self.detect else []) + \
+                       ([("cpt", _modem_as_cpt)] if "cpt" in self.detect else [])
+        if modem_namers:
+            self._detectors.append(_NativeDetector("modem_tone", self.channels, self.modem_params,
+                                                   {lib.LG_EVENT_MODEM_TONE: modem_namers}))
+        if "cpt" in self.detect:
+            table = cadence_table()
+            self._table = table
+            self._cpt = _NativeDetector("cpt", self.channels, self.cpt_params,
+                                        {lib.LG_EVENT_CPT: [("cpt", self._cpt_name)]}, setup=table.load_into)
+            self._detectors.append(self._cpt)
+        self.countries = [None] * self.channels
+        if country is not None:
+            for channel in range(self.channels):
+                self.set_country(channel, country)
+
+    def _cpt_name(self, value, reason):
+        cadence = self._table.describe(reason)
+        shown = cadence.subtype if cadence.cls == "sit" else cadence.cls
+        return shown, f"{cadence.country}.{cadence.tone}"
+
+    def set_country(self, channel: int, country: str | None) -> None:
+        """The tone plan the call-progress classifier tries first on a channel
+        (None: every plan alike). An unknown country is an error listing the known ones."""
+        self._check_channel(channel)
+        if self._cpt is None:
+            raise UsageError("set_country needs the 'cpt' detector")
+        index = self._table.country_index(country)
+        check(lib.lg_cpt_set_country(self._cpt.bank, self._cpt.states, int(channel), index), "cpt country")
+        self.countries[int(channel)] = None if country is None else self._table.countries[index]
 
     def feed(self, block) -> list[DetectorEvent]:
         """Feed the next samples of every channel; returns the events found."""
@@ -255,7 +345,7 @@ class DetectorBank:
         events = []
         for detector in self._detectors:
             count = detector.feed(samples, self._encoding_code, nsamples)  # may grow its buffer
-            events += _converted(detector.events, count)
+            events += _converted(detector.events, count, detector.namers)
         return events
 
     def flush(self) -> list[DetectorEvent]:
@@ -263,14 +353,17 @@ class DetectorBank:
         events = []
         for detector in self._detectors:
             count = detector.flush()
-            events += _converted(detector.events, count)
+            events += _converted(detector.events, count, detector.namers)
         return events
 
-    def reset(self, channel: int) -> None:
-        """Restart one channel: forget its state; its sample clock restarts at 0."""
+    def _check_channel(self, channel):
         if isinstance(channel, bool) or not isinstance(channel, (int, np.integer)):
             raise UsageError(f"channel must be an integer, not {channel!r}")
         if not 0 <= channel < self.channels:
             raise UsageError(f"channel {channel} is outside 0..{self.channels - 1}")
+
+    def reset(self, channel: int) -> None:
+        """Restart one channel: forget its state; its sample clock restarts at 0."""
+        self._check_channel(channel)
         for detector in self._detectors:
             detector.reset(int(channel))

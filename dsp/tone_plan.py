@@ -50,6 +50,7 @@ import threading
 import tomllib
 import types
 from collections.abc import Mapping
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,6 +105,8 @@ PLAN_KEYS: Mapping[str, str] = types.MappingProxyType({
     "tones": "a table of tone name = tone list in Asterisk's notation",
     "ring_cadence_ms": "the ring signal to phones: on, off, ... in ms",
     "aliases": "other codes that load this plan (optional)",
+    "levels_db": "a table of tone name = level of each element in dB relative to the loudest (optional; "
+                 "for cadences whose bursts differ in level, which Asterisk's notation cannot say)",
 })
 REQUIRED_KEYS = ("country", "name", "source", "tones", "ring_cadence_ms")
 
@@ -225,6 +228,8 @@ class TonePlan:
     ring_cadence_ms: tuple[int, ...]
     aliases: tuple[str, ...] = ()
     path: str | None = None
+    levels_db: Mapping[str, tuple[float, ...]] = dataclasses.field(
+        default_factory=lambda: types.MappingProxyType({}))
 
     def __getitem__(self, tone: str) -> ToneSpec:
         try:
@@ -461,8 +466,30 @@ def parse_plan(data: Mapping, *, source=None, country: str | None = None) -> Ton
             raise TonePlanError(f"tones.{tone_name}: missing required tone {tone_name!r} (every plan has "
                                 f"{', '.join(REQUIRED_TONES)})", source=source, field=f"tones.{tone_name}")
     ring = _ring_cadence(source, data["ring_cadence_ms"])
+    levels = _levels(source, data.get("levels_db", {}), tones)
     return TonePlan(code, name, plan_source, types.MappingProxyType(tones), ring, aliases,
-                    None if source is None else str(source))
+                    None if source is None else str(source), types.MappingProxyType(levels))
+
+
+MIN_LEVEL_DB = -40.0
+
+
+def _levels(source, table, tones) -> dict[str, tuple[float, ...]]:
+    if not isinstance(table, dict):
+        raise _fail(source, "levels_db", table, f"must be a table, not {type(table).__name__}")
+    levels = {}
+    for tone_name, values in table.items():
+        field = f"levels_db.{tone_name}"
+        if tone_name not in tones:
+            raise _fail(source, field, values, f"the plan has no tone {tone_name!r}")
+        count = len(tones[tone_name].elements)
+        if not isinstance(values, list) or len(values) != count:
+            raise _fail(source, field, values, f"must be an array of {count} numbers, one per element")
+        for i, value in enumerate(values):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not MIN_LEVEL_DB <= value <= 0:
+                raise _fail(source, f"{field}[{i}]", value, f"must be a number of dB in {MIN_LEVEL_DB:g}..0")
+        levels[tone_name] = tuple(float(v) for v in values)
+    return levels
 
 
 def parse_plan_file(path) -> TonePlan:

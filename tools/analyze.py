@@ -44,6 +44,23 @@ class DetectedDigit:
 
 
 @dataclass(frozen=True)
+class CallProgress:
+    """What the call-progress classifier named a file: its class (the corpus's:
+    dial, ringback, busy, congestion, sit, fax_cng, fax_ced, modem, none),
+    the finer value (a SIT subtype, a modem tone), when it decided (seconds
+    of audio heard by then) and why (the cadence that fitted)."""
+
+    cls: str
+    value: str | None = None
+    time: float | None = None
+    reason: str | None = None
+    confidence: float | None = None
+
+
+NO_CALL_PROGRESS = CallProgress("none")
+
+
+@dataclass(frozen=True)
 class FileAnalysis:
     path: Path
     rate: int
@@ -51,6 +68,8 @@ class FileAnalysis:
     sample_format: str
     duration: float
     digits: tuple[DetectedDigit, ...]
+    detect: tuple[str, ...] = ("dtmf",)
+    call_progress: CallProgress | None = None
 
     @property
     def id(self) -> str:
@@ -62,13 +81,23 @@ class FileAnalysis:
 
     def prediction(self) -> dict:
         """The corpus's prediction record for this file."""
-        return {"id": self.id,
-                "digits": [{"digit": d.digit, "start": round(d.start, 3), "end": round(d.end, 3)}
-                           for d in self.digits]}
+        record = {"id": self.id}
+        if "dtmf" in self.detect:
+            record["digits"] = [{"digit": d.digit, "start": round(d.start, 3), "end": round(d.end, 3)}
+                                for d in self.digits]
+        if self.call_progress is not None:
+            cp = self.call_progress
+            record["class"] = cp.cls
+            record["time"] = None if cp.time is None else round(cp.time, 3)
+            if cp.value is not None and cp.value != cp.cls:
+                record["subtype"] = cp.value
+            if cp.reason is not None:
+                record["reason"] = cp.reason
+        return record
 
 
 def analyze_file(path, *, channel: int | None = None, block_ms: int = DEFAULT_BLOCK_MS,
-                 detect: tuple[str, ...] = ("dtmf",)) -> FileAnalysis:
+                 detect: tuple[str, ...] = ("dtmf",), country: str | None = None) -> FileAnalysis:
     """Detect in one WAV file. Raises AudioFormatError (or OSError) for a file it cannot read."""
     from gateway.dsp.detector_bank import DetectorBank
     from gateway.dsp.resample import Resampler
@@ -88,16 +117,41 @@ def analyze_file(path, *, channel: int | None = None, block_ms: int = DEFAULT_BL
             yield resampler.feed(block)
         yield resampler.flush()
 
-    bank = DetectorBank(channels=1, detect=detect, rate=DETECTOR_RATE)
+    bank = DetectorBank(channels=1, detect=detect, rate=DETECTOR_RATE,
+                        country=country if "cpt" in detect else None)
     events = []
+    heard = 0  # samples fed when each event came out: when it was decided
     for block in fixed_blocks(samples_at_detector_rate(), DETECTOR_RATE * block_ms // 1000):
-        events.extend(bank.feed(block))
-    events.extend(bank.flush())
+        heard += len(block)
+        events.extend((heard, ev) for ev in bank.feed(block))
+    events.extend((heard, ev) for ev in bank.flush())
+    call_progress = first_call_progress(events) if "cpt" in detect else None
+    events = [ev for _, ev in events]
 
     digits = tuple(
         DetectedDigit(ev.value, ev.start / DETECTOR_RATE, ev.end / DETECTOR_RATE)
         for ev in sorted((ev for ev in events if ev.kind == "dtmf" and ev.ended), key=lambda ev: ev.start))
-    return FileAnalysis(path, wav.rate, wav.channels, wav.sample_format, wav.duration, digits)
+    return FileAnalysis(path, wav.rate, wav.channels, wav.sample_format, wav.duration, digits, tuple(detect),
+                        call_progress)
+
+
+def first_call_progress(timed_events) -> CallProgress:
+    """The first call-progress class reported, decided when it came out. A
+    2100 Hz tone refined later (CED, then its reversals or modulation: the
+    same start) takes the refined class and keeps the first time."""
+    first = None
+    for heard, ev in timed_events:
+        if ev.kind != "cpt" or ev.ended:
+            continue
+        if first is None:
+            first = (heard, ev)
+        elif ev.start == first[1].start and first[1].value == "fax_ced" and ev.value == "modem":
+            first = (first[0], ev)
+    if first is None:
+        return NO_CALL_PROGRESS
+    heard, ev = first
+    cls = "sit" if ev.value.startswith("sit") else ev.value
+    return CallProgress(cls, ev.value, heard / DETECTOR_RATE, ev.reason, ev.confidence)
 
 
 def fixed_blocks(chunks: Iterable[np.ndarray], size: int) -> Iterator[np.ndarray]:
@@ -140,10 +194,9 @@ def _int_in_range(text: str, *, highest: int | None = None, lowest: int = 1) -> 
     return value
 
 
-# The detectors whose results this command prints (the bank has more: fax and
-# modem tones are reported by `--detect cpt`, which comes with call-progress
-# analysis).
-REPORTED_DETECTORS = ("dtmf",)
+# The detectors whose results this command prints (fax and modem tones are
+# call-progress classes of `--detect cpt`).
+REPORTED_DETECTORS = ("dtmf", "cpt")
 
 
 def _detector_list(text: str) -> tuple[str, ...]:
@@ -155,6 +208,15 @@ def _detector_list(text: str) -> tuple[str, ...]:
     return kinds
 
 
+def _country(text: str) -> str:
+    from gateway.dsp.tone_plan import load_plan
+
+    try:
+        return load_plan(text.strip().lower()).country
+    except InputError as exc:  # names the known countries
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_parser(subcommands) -> None:
     parser = subcommands.add_parser(
         "analyze", help="detect DTMF digits in WAV recordings",
@@ -163,6 +225,8 @@ def add_parser(subcommands) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="WAV file or folder")
     parser.add_argument("--detect", type=_detector_list, default=("dtmf",), metavar="KIND[,KIND]",
                         help="detectors to run (default: dtmf)")
+    parser.add_argument("--country", type=_country, metavar="CC",
+                        help="the network's tone plan, tried first by --detect cpt (e.g. de, us, uk)")
     parser.add_argument("--json", action="store_true",
                         help="one JSON object per file and line, the evaluation corpus's prediction format")
     parser.add_argument("--channel", type=lambda t: _int_in_range(t, lowest=0), metavar="N",
@@ -183,7 +247,8 @@ def run(args) -> int:
     failures = len(problems)
     for path in files:
         try:
-            result = analyze_file(path, channel=args.channel, block_ms=args.block_ms, detect=args.detect)
+            result = analyze_file(path, channel=args.channel, block_ms=args.block_ms, detect=args.detect,
+                                  country=args.country)
         except InputError as exc:  # AudioFormatError names the file itself
             _report_failure(str(exc))
             failures += 1
@@ -202,8 +267,15 @@ def _report_failure(message: str) -> None:
 
 def format_table(result: FileAnalysis) -> str:
     """The human-readable report of one file."""
-    lines = [f"{result.path}  ({result.rate} Hz {result.sample_format}, {result.duration:.2f} s)",
-             f"  digits: {result.digit_string or '(none)'}"]
+    lines = [f"{result.path}  ({result.rate} Hz {result.sample_format}, {result.duration:.2f} s)"]
+    if "dtmf" in result.detect:
+        lines.append(f"  digits: {result.digit_string or '(none)'}")
+    cp = result.call_progress
+    if cp is not None:
+        shown = cp.cls if cp.value in (None, cp.cls) else f"{cp.cls} ({cp.value})"
+        when = "" if cp.time is None else f" at {cp.time:.2f} s"
+        why = "" if cp.reason is None else f", fits {cp.reason}"
+        lines.append(f"  call progress: {shown}{when}{why}")
     if result.digits:
         lines.append("  digit   start s     end s")
         lines.extend(f"  {d.digit:<5} {d.start:>9.3f} {d.end:>9.3f}" for d in result.digits)

@@ -1,0 +1,848 @@
+/* Call-progress tone classifier for many channels at once; the design is in
+ * cpt.h. */
+#include "cpt.h"
+#include "goertzel.h"
+#include "lg_simd.h"
+
+#include <math.h>
+#include <string.h>
+#ifdef LG_CPT_TRACE
+#include <stdio.h>
+#endif
+
+#define M LG_CPT_SUBBLOCK
+#define NB LG_CPT_BINS
+#define NL LG_CPT_LOW_BINS
+#define W LG_CPT_WINDOW
+#define NH 3            /* SIT bins, after the low ones */
+#define WN (W * M)      /* samples per low-band window */
+#define HISTORY LG_CPT_HISTORY
+
+static const double PI_D = 3.14159265358979323846;
+static const float HI_HZ[NH] = {950.0f, 1400.0f, 1800.0f};
+
+/* A SIT tone holds this share of a sub-block to start a segment (its bin is
+ * 125 Hz wide; within +-60 Hz it keeps >= 75 % of the tone). */
+#define HI_MIN_SHARE 0.5f
+/* Within a segment, a frame keeps it going while the tone stays within
+ * this many dB of the segment's mean so far. */
+#define HOLD_DROP_DB 12.0f
+/* A second low-band tone: at least this far from the first (bins) and this
+ * share of its power. */
+#define SECOND_MIN_BINS 3
+#define SECOND_MIN_RATIO 0.12f
+/* Silence longer than this ends a pattern: no plan's pause is longer
+ * (Sweden's and Portugal's ringback, 5 s, +5 %, plus margin). */
+#define PATTERN_GAP_MS 6500
+/* The segment under way, or a first segment whose start was not heard, may
+ * reach its step's length times this before the step is ruled out. */
+#define BOUND_SLACK 1.12f
+/* Bursts of one cadence keep their relative levels within this. */
+#define LEVEL_SPREAD_DB 6.0f
+/* Frequency errors weigh this much against duration errors when cadences
+ * of the same class compete (SIT subtypes differ by 4 % in frequency). */
+#define FREQ_WEIGHT 4.0f
+/* SIT tones: their frequency tolerance (the subtypes are 3.8 % apart). */
+#define SIT_FREQ_DEV 0.035f
+/* A pause this long (or three quarters of the cadence's longest) is enough
+ * to call ringback: no busy, congestion or cadenced dial tone pauses as long. */
+#define RINGBACK_PAUSE_MS 1200
+/* Durations and levels are judged only on segments at least this long. */
+#define MIN_JUDGED_BLOCKS 8
+
+void lg_cpt_params_default(lg_cpt_params *p)
+{
+    p->min_level_dbm0 = -44.0f;
+    p->min_share = 0.55f;
+    p->hold_share = 0.35f;
+    p->max_step_error = 0.22f;
+    p->max_mean_error = 0.12f;
+    p->max_freq_dev_pct = 5.0f;
+    p->min_segment_ms = 40;
+    p->dial_min_ms = 600;
+}
+
+int lg_cpt_params_bad_field(const lg_cpt_params *p)
+{
+    if (!(p->min_level_dbm0 >= -60.0f && p->min_level_dbm0 <= 0.0f))
+        return 0;
+    if (!(p->min_share > 0.1f && p->min_share <= 1.0f))
+        return 1;
+    if (!(p->hold_share > 0.05f && p->hold_share <= p->min_share))
+        return 2;
+    if (!(p->max_step_error > 0.0f && p->max_step_error <= 0.5f))
+        return 3;
+    if (!(p->max_mean_error > 0.0f && p->max_mean_error <= p->max_step_error))
+        return 4;
+    if (!(p->max_freq_dev_pct >= 0.5f && p->max_freq_dev_pct <= 10.0f))
+        return 5;
+    if (p->min_segment_ms < 8 || p->min_segment_ms > 200)
+        return 6;
+    if (p->dial_min_ms < 200 || p->dial_min_ms > 10000)
+        return 7;
+    return -1;
+}
+
+static int ms_to_blocks(int ms)
+{
+    return (ms * (LG_SAMPLE_RATE / 1000) + M / 2) / M;
+}
+
+int lg_cpt_desc_init(lg_cpt_desc *d, const lg_cpt_params *p)
+{
+    if (!d || !p)
+        return LG_E_ARG;
+    if (lg_cpt_params_bad_field(p) >= 0)
+        return LG_E_RANGE;
+    memset(d, 0, sizeof(*d));
+    for (int b = 0; b < NB; b++) {
+        double hz = b < NL ? 325.0 + 25.0 * b : HI_HZ[b - NL];
+        double w = 2.0 * PI_D * hz / LG_SAMPLE_RATE;
+        d->bin_hz[b] = (float)hz;
+        d->coef[b] = (float)(2.0 * cos(w));
+        d->x_rot_re[b] = (float)cos(-w * (M - 1));
+        d->x_rot_im[b] = (float)sin(-w * (M - 1));
+        d->w_rot_re[b] = (float)cos(-w * M);
+        d->w_rot_im[b] = (float)sin(-w * M);
+    }
+    float peak = lg_dbm0_to_peak(p->min_level_dbm0);
+    d->min_power = 0.5f * peak * peak;
+    d->min_share = p->min_share;
+    d->hold_share = p->hold_share;
+    d->max_step_error = p->max_step_error;
+    d->max_mean_error = p->max_mean_error;
+    d->max_freq_dev = p->max_freq_dev_pct / 100.0f;
+    d->min_segment_blocks = ms_to_blocks(p->min_segment_ms);
+    if (d->min_segment_blocks < 1)
+        d->min_segment_blocks = 1;
+    d->dial_min_blocks = ms_to_blocks(p->dial_min_ms);
+    d->count = 0;
+    return LG_OK;
+}
+
+int lg_cpt_add_cadence(lg_cpt_desc *d, const lg_cpt_cadence *c)
+{
+    if (!d || !c)
+        return LG_E_ARG;
+    if (d->count >= LG_CPT_MAX_CADENCES)
+        return LG_E_RANGE;
+    if (c->cls < LG_CPT_DIAL || c->cls > LG_CPT_SIT || c->steps < 1 || c->steps > LG_CPT_MAX_STEPS)
+        return LG_E_RANGE;
+    int tones = 0;
+    for (int s = 0; s < c->steps; s++) {
+        if (c->ms[s] < 0 || c->ms[s] > 60000 || (c->ms[s] == 0 && s != c->steps - 1))
+            return LG_E_RANGE;
+        for (int k = 0; k < 2; k++)
+            if (!(c->freq[s][k] >= 0.0f && c->freq[s][k] < 4000.0f) || !(c->gain_db[s] <= 0.0f && c->gain_db[s] > -40.0f))
+                return LG_E_RANGE;
+        if (c->freq[s][0] > 0.0f)
+            tones++;
+        if (s > 0 && (c->freq[s][0] > 0.0f) == (c->freq[s - 1][0] > 0.0f) && c->freq[s][0] == c->freq[s - 1][0])
+            return LG_E_RANGE; /* two equal steps in a row: the caller merges them */
+    }
+    if (tones == 0)
+        return LG_E_RANGE;
+    d->cadences[d->count] = *c;
+    return d->count++;
+}
+
+static void clear_state(lg_cpt_state *st, int pos, int64_t lane_subblocks, int country)
+{
+    memset(st, 0, sizeof(*st));
+    st->origin = -(int64_t)pos;
+    st->first_subblock = lane_subblocks;
+    st->country = country;
+}
+
+int lg_cpt_bank_init(lg_cpt_bank *bank, lg_cpt_lane *lanes, lg_cpt_state *states, int channels)
+{
+    if (!bank || !lanes || !states || channels < 1)
+        return LG_E_ARG;
+    bank->samples = 0;
+    bank->pos = 0;
+    bank->channels = channels;
+    int nlanes = (channels + LG_LANE - 1) / LG_LANE;
+    memset(lanes, 0, sizeof(*lanes) * (size_t)nlanes);
+    for (int c = 0; c < channels; c++)
+        clear_state(&states[c], 0, 0, -1);
+    return LG_OK;
+}
+
+static void clear_lane_column(lg_cpt_lane *lane, int i)
+{
+    for (int a = 0; a < 2; a++) {
+        for (int b = 0; b < 8; b++)
+            lane->acc[a].s1[b][i] = lane->acc[a].s2[b][i] = 0.0f;
+        lane->acc[a].energy[i] = 0.0f;
+    }
+    for (int k = 0; k < W; k++) {
+        for (int b = 0; b < NL; b++)
+            lane->x_re[k][b][i] = lane->x_im[k][b][i] = 0.0f;
+        lane->e_ring[k][i] = 0.0f;
+    }
+}
+
+int lg_cpt_reset(lg_cpt_bank *bank, lg_cpt_lane *lanes, lg_cpt_state *states, int channel)
+{
+    if (!bank || !lanes || !states || channel < 0 || channel >= bank->channels)
+        return LG_E_ARG;
+    lg_cpt_lane *lane = &lanes[channel / LG_LANE];
+    clear_lane_column(lane, channel % LG_LANE);
+    /* The channel's sub-blocks stay aligned with its lane's. */
+    clear_state(&states[channel], bank->pos, lane->subblocks, states[channel].country);
+    return LG_OK;
+}
+
+int lg_cpt_set_country(lg_cpt_bank *bank, lg_cpt_state *states, int channel, int country)
+{
+    if (!bank || !states || channel < 0 || channel >= bank->channels || country < -1)
+        return LG_E_ARG;
+    states[channel].country = country;
+    return LG_OK;
+}
+
+int lg_cpt_max_events(int channels, int nsamples)
+{
+    if (channels < 1 || nsamples < 0)
+        return LG_E_ARG;
+    /* At most an end and a begin per channel per sub-block; flush one each. */
+    int64_t bound = (int64_t)channels * 2 * ((int64_t)nsamples / M + 1);
+    if (bound > 0x7FFFFFFF)
+        return LG_E_RANGE;
+    return (int)bound;
+}
+
+/* ---- cadence matching -------------------------------------------------- */
+
+/* What one frame of one channel measured. */
+typedef struct {
+    float share;          /* low band's share of the 40 ms window */
+    float low_power;      /* its power (sine power units) */
+    float pw[NL];         /* per low bin */
+    int hi_bin;           /* strongest SIT bin */
+    float hi_share, hi_power, hi_freq;
+    float hi_pw[NH];
+} frame_view;
+
+static float rel_dev(float a, float b)
+{
+    return fabsf(a - b) / b;
+}
+
+/* How far the observed tone(s) of an on-segment are from a step's
+ * frequencies (relative), or a negative value when they cannot be it. */
+static float freq_error(const lg_cpt_desc *d, const lg_cpt_segment *seg, const lg_cpt_cadence *c, int s)
+{
+    float f0 = c->freq[s][0], f1 = c->freq[s][1];
+    if (seg->on >= 2) { /* a SIT tone */
+        if (f0 < 850.0f || seg->freq[0] <= 0.0f)
+            return -1.0f;
+        float e = rel_dev(seg->freq[0], f0);
+        return e <= SIT_FREQ_DEV ? e : -1.0f;
+    }
+    if (f0 >= 850.0f || seg->freq[0] <= 0.0f)
+        return -1.0f;
+    float tol = d->max_freq_dev;
+    float e0 = rel_dev(seg->freq[0], f0);
+    float e1 = f1 > 0.0f ? rel_dev(seg->freq[0], f1) : 1.0f;
+    float e = e0 < e1 ? e0 : e1;
+    /* Dual tones 25-50 Hz apart beat: the dominant bin may sit between them. */
+    float spread = f1 > 0.0f ? fabsf(f1 - f0) / (f0 < f1 ? f0 : f1) : 0.0f;
+    if (e > tol + (spread < 0.15f ? spread : 0.0f))
+        return -1.0f;
+    if (seg->freq[1] > 0.0f) {
+        /* A distinct second tone must be the step's other tone. */
+        if (f1 <= 0.0f)
+            return -1.0f;
+        float o = (e0 < e1) ? f1 : f0;
+        float e2 = rel_dev(seg->freq[1], o);
+        if (e2 > tol + 25.0f / o)
+            return -1.0f;
+    } else if (f1 > 0.0f && fabsf(f1 - f0) >= 100.0f) {
+        return -1.0f; /* two tones far apart, and only one heard */
+    }
+    return e;
+}
+
+typedef struct {
+    int valid;
+    int complete;   /* complete segments judged */
+    int complete_on;
+    float err;      /* mean relative duration error */
+    float ferr;     /* mean relative frequency error */
+    int align;      /* step of the segment under way */
+} match_result;
+
+/* The observed pattern: the kept segments and the one under way. */
+typedef struct {
+    lg_cpt_segment seg[HISTORY + 1];
+    int n;
+    int first_is_bound;
+} observed;
+
+static int step_is_on(const lg_cpt_cadence *c, int s)
+{
+    return c->freq[s][0] > 0.0f;
+}
+
+static match_result match_at(const lg_cpt_desc *d, const lg_cpt_cadence *c, const observed *o, int a)
+{
+    match_result r = {0, 0, 0, 0.0f, 0.0f, a};
+    int L = c->steps;
+    float err = 0.0f, ferr = 0.0f;
+    int nf = 0;
+    float lvl_min = 1e9f, lvl_max = -1e9f;
+    for (int i = o->n - 1; i >= 0; i--) {
+        int back = o->n - 1 - i;
+        int s;
+        if (c->cyclic) {
+            s = ((a - back) % L + L) % L;
+        } else {
+            s = a - back;
+            if (s < 0)
+                break; /* what came before a once-only tone does not matter */
+        }
+        const lg_cpt_segment *g = &o->seg[i];
+        int on = g->on != 0;
+        if (on != step_is_on(c, s))
+            return r;
+        int ms = c->ms[s];
+        float dur_ms = (float)g->blocks * (1000.0f * M / LG_SAMPLE_RATE);
+        int ongoing = i == o->n - 1;
+        int bound = ongoing || (i == 0 && o->first_is_bound);
+        if (on && g->blocks >= 3) {
+            float fe = freq_error(d, g, c, s);
+            if (fe < 0.0f)
+                return r;
+            ferr += fe;
+            nf++;
+        }
+        if (on && g->blocks >= MIN_JUDGED_BLOCKS) {
+            float l = g->level_db - c->gain_db[s];
+            lvl_min = l < lvl_min ? l : lvl_min;
+            lvl_max = l > lvl_max ? l : lvl_max;
+        }
+        if (ms == 0) { /* a tone without end */
+            if (!ongoing && !(i == 0 && o->first_is_bound))
+                return r;
+            continue;
+        }
+        if (bound) {
+            if (dur_ms > ms * BOUND_SLACK)
+                return r;
+            continue;
+        }
+        float e = fabsf(dur_ms - ms) / ms;
+        if (e > d->max_step_error)
+            return r;
+        err += e;
+        r.complete++;
+        r.complete_on += on;
+    }
+    if (lvl_max - lvl_min > LEVEL_SPREAD_DB)
+        return r;
+    r.err = r.complete ? err / r.complete : 0.0f;
+    if (r.err > d->max_mean_error)
+        return r;
+    r.ferr = nf ? ferr / nf : 0.0f;
+    r.valid = 1;
+    return r;
+}
+
+static match_result match_cadence(const lg_cpt_desc *d, const lg_cpt_cadence *c, const observed *o)
+{
+    match_result best = {0};
+    for (int a = 0; a < c->steps; a++) {
+        match_result r = match_at(d, c, o, a);
+        if (!r.valid)
+            continue;
+        /* Prefer the alignment that explains more, then fits better. */
+        if (!best.valid || r.complete > best.complete ||
+            (r.complete == best.complete && r.err + FREQ_WEIGHT * r.ferr < best.err + FREQ_WEIGHT * best.ferr))
+            best = r;
+    }
+    return best;
+}
+
+/* Enough of the pattern to name the class (cpt.h). */
+static int enough(const lg_cpt_desc *d, const lg_cpt_cadence *c, const match_result *r, const observed *o)
+{
+    const lg_cpt_segment *now = &o->seg[o->n - 1];
+    switch (c->cls) {
+    case LG_CPT_DIAL:
+        if (c->steps == 1)
+            return now->on && o->n == 1 && now->blocks >= d->dial_min_blocks;
+        return r->complete >= c->steps;
+    case LG_CPT_RINGBACK: {
+        /* Its long pause tells ringback from the rest: under way long enough,
+         * or a whole cycle heard. */
+        int longest = 0;
+        for (int s = 0; s < c->steps; s++)
+            if (!step_is_on(c, s) && c->ms[s] > longest)
+                longest = c->ms[s];
+        int need = longest * 3 / 4 < RINGBACK_PAUSE_MS ? longest * 3 / 4 : RINGBACK_PAUSE_MS;
+        float now_ms = (float)now->blocks * (1000.0f * M / LG_SAMPLE_RATE);
+        return r->complete >= c->steps || (o->n >= 2 && !now->on && now_ms >= need);
+    }
+    case LG_CPT_BUSY:
+    case LG_CPT_CONGESTION:
+        return r->complete >= 3 && r->complete >= c->steps - 1;
+    case LG_CPT_SIT:
+        return r->align >= 2 && now->on && now->blocks >= 19;
+    }
+    return 0;
+}
+
+typedef struct {
+    int cls;          /* 0: undecided */
+    int cadence;      /* best cadence of that class */
+    float confidence;
+} verdict;
+
+static verdict judge(const lg_cpt_desc *d, const observed *o, int country)
+{
+    verdict v = {0, -1, 0.0f};
+    /* Two passes: the channel's country first, then everyone's. */
+    for (int pass = country >= 0 ? 0 : 1; pass < 2; pass++) {
+        int cls = 0, mixed = 0, any = 0, best = -1, sufficient = 0;
+        float best_score = 1e9f;
+        for (int k = 0; k < d->count; k++) {
+            const lg_cpt_cadence *c = &d->cadences[k];
+            if (pass == 0 && c->country != country)
+                continue;
+            match_result r = match_cadence(d, c, o);
+            if (!r.valid)
+                continue;
+            any = 1;
+            if (cls == 0)
+                cls = c->cls;
+            else if (cls != c->cls)
+                mixed = 1;
+            float score = r.err + FREQ_WEIGHT * r.ferr;
+            int ok = enough(d, c, &r, o);
+            if (ok && (best < 0 || score < best_score)) {
+                best = k;
+                best_score = score;
+            }
+            sufficient |= ok;
+        }
+        if (!any)
+            continue; /* none of the country's own fits: try everyone's */
+        if (mixed || !sufficient)
+            return v;
+        v.cls = cls;
+        v.cadence = best;
+        float conf = 1.0f - best_score / (2.0f * d->max_mean_error + FREQ_WEIGHT * d->max_freq_dev);
+        v.confidence = pass == 0 ? conf : 0.8f * conf;
+        return v;
+    }
+    return v;
+}
+
+/* ---- segments ---------------------------------------------------------- */
+
+static float level_db(float power)
+{
+    /* dB relative to the power of a 0 dBm0 sine */
+    const float ref = 0.5f * LG_DBM0_PEAK * LG_DBM0_PEAK;
+    return 10.0f * log10f(power / ref + 1e-20f);
+}
+
+static void push_segment(lg_cpt_state *st, const lg_cpt_segment *g)
+{
+    if (st->nhist == HISTORY) {
+        memmove(&st->hist[0], &st->hist[1], sizeof(st->hist[0]) * (HISTORY - 1));
+        st->nhist--;
+        st->hist_truncated = 0;
+    }
+    st->hist[st->nhist++] = *g;
+}
+
+/* The power-weighted mean frequency of a bin and its neighbours. */
+static float centroid(const float *spec, int b)
+{
+    float num = 0.0f, den = 0.0f;
+    for (int k = b - 1; k <= b + 1; k++) {
+        if (k < 0 || k >= NL)
+            continue;
+        num += spec[k] * (325.0f + 25.0f * k);
+        den += spec[k];
+    }
+    return den > 0.0f ? num / den : 325.0f + 25.0f * b;
+}
+
+/* The dominant tone of a low-band spectrum and a second one, if a distinct
+ * peak holds enough power (0 if not). Dual tones closer than three bins
+ * show as one (the matcher allows for that). */
+static void spectrum_peaks(const float *spec, float freq[2])
+{
+    int best = 0;
+    for (int b = 1; b < NL; b++)
+        if (spec[b] > spec[best])
+            best = b;
+    freq[0] = spec[best] > 0.0f ? centroid(spec, best) : 0.0f;
+    freq[1] = 0.0f;
+    int second = -1;
+    for (int b = 0; b < NL; b++)
+        if ((b - best >= SECOND_MIN_BINS || best - b >= SECOND_MIN_BINS) && (second < 0 || spec[b] > spec[second]))
+            second = b;
+    if (second >= 0 && spec[second] >= SECOND_MIN_RATIO * spec[best]) {
+        int lo = second > 0 ? second - 1 : second, hi = second < NL - 1 ? second + 1 : second;
+        if (spec[second] >= spec[lo] && spec[second] >= spec[hi])
+            freq[1] = centroid(spec, second);
+    }
+}
+
+static void current_segment(const lg_cpt_state *st, int64_t now, lg_cpt_segment *g)
+{
+    g->start = st->cur_start;
+    g->blocks = (int32_t)((now - st->cur_start + M / 2) / M);
+    g->on = st->cur_on;
+    int n = st->cur_on >= 2 ? st->cur_hi_count : st->cur_f_count;
+    g->level_db = n ? level_db(st->cur_power_sum / n) : -100.0f;
+    if (st->cur_on >= 2) {
+        g->freq[0] = st->cur_hi_count ? st->cur_hi_f_sum / st->cur_hi_count : 0.0f;
+        g->freq[1] = 0.0f;
+    } else if (st->cur_on == 1) {
+        spectrum_peaks(st->cur_spec, g->freq);
+    } else {
+        g->freq[0] = g->freq[1] = 0.0f;
+    }
+}
+
+static void emit(lg_event_sink *sink, int channel, int value, int flags, int64_t start, int64_t end, float conf,
+                 int cadence)
+{
+    lg_emit_scored(sink, channel, LG_EVENT_CPT, value, flags, start, end, conf, cadence);
+}
+
+static void end_pattern(lg_cpt_state *st, int channel, int64_t at, lg_event_sink *sink)
+{
+    if (st->value) {
+        emit(sink, channel, st->value, LG_EVENT_END, st->value_start, at, 1.0f, st->value_subtype);
+        st->value = 0;
+    }
+}
+
+/* Runs the matcher on what the channel has heard and reports a new class,
+ * or the end of the one reported when nothing of its class fits any more. */
+static void evaluate(const lg_cpt_desc *d, lg_cpt_state *st, int64_t now, int channel, lg_event_sink *sink)
+{
+    observed o;
+    memcpy(o.seg, st->hist, sizeof(st->hist[0]) * (size_t)st->nhist);
+    o.n = st->nhist;
+    current_segment(st, now, &o.seg[o.n]);
+    o.n++;
+    o.first_is_bound = 1; /* the first burst heard may have begun before */
+    if (st->nhist == 0 && !st->cur_on)
+        return;
+    verdict v = judge(d, &o, st->country);
+    if (st->value && v.cls != st->value) {
+        /* Still consistent with the class reported? then keep it. */
+        int still = 0;
+        for (int k = 0; k < d->count && !still; k++)
+            if (d->cadences[k].cls == st->value && match_cadence(d, &d->cadences[k], &o).valid)
+                still = 1;
+        if (still)
+            return;
+        end_pattern(st, channel, st->cur_start, sink);
+    }
+    if (v.cls && !st->value) {
+        st->value = v.cls;
+        st->value_subtype = v.cadence;
+        st->value_start = o.seg[0].start;
+        emit(sink, channel, v.cls, LG_EVENT_BEGIN, st->value_start, -1, v.confidence, v.cadence);
+    }
+}
+
+/* Closes the segment under way at `at` and starts one of kind `on`. */
+static void start_segment(lg_cpt_state *st, int on, int64_t at)
+{
+    lg_cpt_segment g;
+    current_segment(st, at, &g);
+    int keep = g.blocks > 0;
+    if (!g.on && st->nhist == 0)
+        keep = 0; /* silence before any tone */
+    if (!g.on && g.blocks * M > (int64_t)PATTERN_GAP_MS * (LG_SAMPLE_RATE / 1000)) {
+        st->nhist = 0; /* a new pattern begins */
+        keep = 0;
+    }
+#ifdef LG_CPT_TRACE
+    fprintf(stderr, "seg on=%d start=%.3f dur=%d ms lvl=%.1f f=%.1f/%.1f keep=%d\n", g.on, g.start / 8000.0,
+            g.blocks * 8, g.level_db, g.freq[0], g.freq[1], keep);
+#endif
+    if (keep)
+        push_segment(st, &g);
+    st->cur_on = on;
+    st->cur_start = at;
+    st->cur_power_sum = st->cur_hi_f_sum = 0.0f;
+    st->cur_f_count = st->cur_hi_count = 0;
+    memset(st->cur_spec, 0, sizeof(st->cur_spec));
+}
+
+static void account(lg_cpt_state *st, const frame_view *f)
+{
+    if (st->cur_on == 1) {
+        st->cur_power_sum += f->low_power;
+        st->cur_f_count++;
+        for (int b = 0; b < NL; b++)
+            st->cur_spec[b] += f->pw[b];
+    } else if (st->cur_on >= 2) {
+        st->cur_power_sum += f->hi_power;
+        st->cur_hi_f_sum += f->hi_freq;
+        st->cur_hi_count++;
+    }
+}
+
+/* The kind of segment one frame shows, given the one under way. */
+static int frame_kind(const lg_cpt_desc *d, const lg_cpt_state *st, const frame_view *f)
+{
+    if (st->cur_on == 1 && st->cur_f_count > 0) {
+        float mean = st->cur_power_sum / st->cur_f_count;
+        if (f->share >= d->hold_share && f->low_power >= mean * 0.063f /* -12 dB */ &&
+            f->low_power >= d->min_power)
+            return 1;
+    }
+    if (st->cur_on >= 2 && st->cur_hi_count > 0 && f->hi_bin == st->cur_on - 2) {
+        float mean = st->cur_power_sum / st->cur_hi_count;
+        if (f->hi_share >= d->hold_share && f->hi_power >= mean * 0.063f && f->hi_power >= d->min_power)
+            return st->cur_on;
+    }
+    if (f->share >= d->min_share && f->low_power >= d->min_power)
+        return 1;
+    if (f->hi_share >= HI_MIN_SHARE && f->hi_power >= d->min_power)
+        return 2 + f->hi_bin;
+    return 0;
+}
+
+/* The time a segment of `kind` began (rising) or the one under way ended
+ * (falling): where the power of that kind crossed half its level, from the
+ * frames kept. A window's power grows linearly with the share of the
+ * window the tone fills, so the crossing is where the window's centre
+ * meets the edge. */
+static int64_t place_edge(const lg_cpt_state *st, int kind, int rising, float level, int64_t fallback)
+{
+    int idx = kind >= 2 ? kind - 1 : 0;
+    int64_t centre = kind >= 2 ? M / 2 : WN / 2;
+    float half = 0.5f * level;
+    int n = st->frames < LG_CPT_RING ? st->frames : LG_CPT_RING;
+    /* newest first: the last frame on the far side of half the level */
+    for (int k = 1; k < n; k++) {
+        int a = (st->frames - 1 - k) % LG_CPT_RING, b = (st->frames - k) % LG_CPT_RING;
+        float pa = st->ring_power[a][idx], pb = st->ring_power[b][idx];
+        int crossed = rising ? (pa < half && pb >= half) : (pa >= half && pb < half);
+        if (crossed) {
+            float frac = (half - pa) / (pb - pa);
+            int64_t ta = st->ring_end[a] - centre;
+            int64_t t = ta + (int64_t)(frac * (float)(st->ring_end[b] - st->ring_end[a]));
+            return t < 0 ? 0 : t;
+        }
+    }
+    return fallback;
+}
+
+static float kind_power(const frame_view *f, int kind)
+{
+    return kind >= 2 ? f->hi_pw[kind - 2] : f->low_power;
+}
+
+static void on_frame(const lg_cpt_desc *d, lg_cpt_state *st, const frame_view *f, int64_t sb, int channel,
+                     lg_event_sink *sink)
+{
+    int64_t end = st->origin + (sb + 1) * M;
+    int slot = st->frames % LG_CPT_RING;
+    st->ring_power[slot][0] = f->low_power;
+    for (int h = 0; h < NH; h++)
+        st->ring_power[slot][1 + h] = f->hi_pw[h];
+    st->ring_end[slot] = end;
+    st->frames++;
+    int kind = frame_kind(d, st, f);
+    int changed = 0;
+    if (kind == st->cur_on) {
+        st->pend_blocks = 0;
+        account(st, f);
+    } else if (st->pend_blocks > 0 && kind == st->cur_pending) {
+        if (++st->pend_blocks >= d->min_segment_blocks) {
+            /* Place the change at the tone's half-level crossing: the end of
+             * the tone under way, or else the start of the new one. */
+            int64_t at;
+            if (st->cur_on && st->cur_f_count + st->cur_hi_count > 0) {
+                int n = st->cur_on >= 2 ? st->cur_hi_count : st->cur_f_count;
+                at = place_edge(st, st->cur_on, 0, st->cur_power_sum / n, st->pend_start);
+            } else {
+                at = place_edge(st, kind, 1, kind_power(f, kind), st->pend_start);
+            }
+            if (at <= st->cur_start)
+                at = st->pend_start;
+            start_segment(st, kind, at);
+            st->pend_blocks = 0;
+            changed = 1;
+            account(st, f);
+        }
+    } else {
+        /* Times: the low-band window is centred 20 ms before the sub-block's
+         * end, a SIT bin's sub-block 4 ms before it. */
+        int64_t t = end - (kind >= 2 ? M / 2 : WN / 2);
+        st->cur_pending = kind;
+        st->pend_start = t < 0 ? 0 : t;
+        st->pend_blocks = 1;
+    }
+    if (changed) {
+        evaluate(d, st, end, channel, sink);
+    } else if ((st->nhist > 0 || st->cur_on) && (st->frames & 3) == 0) {
+        /* The segment under way grows: bounds may rule cadences out. */
+        evaluate(d, st, end, channel, sink);
+    }
+    if (!st->cur_on && st->nhist > 0 && end - st->cur_start > (int64_t)PATTERN_GAP_MS * (LG_SAMPLE_RATE / 1000)) {
+        end_pattern(st, channel, st->cur_start, sink);
+        st->nhist = 0;
+    }
+}
+
+/* ---- the lane's sub-block ---------------------------------------------- */
+
+LG_MULTIVERSION __attribute__((noinline))
+static void finish_subblock(const lg_cpt_desc *d, lg_cpt_lane *lane, lg_cpt_state *states, int first_channel,
+                            int nvalid, lg_event_sink *sink)
+{
+    float re[NB][LG_LANE], im[NB][LG_LANE];
+    for (int b = 0; b < NB; b++) {
+        lg_goertzel_acc *acc = &lane->acc[b / 8];
+        int k = b % 8;
+        for (int i = 0; i < LG_LANE; i++) {
+            float s1 = acc->s1[k][i], s2 = acc->s2[k][i];
+            re[b][i] = d->x_rot_re[b] * s1 - d->w_rot_re[b] * s2;
+            im[b][i] = d->x_rot_im[b] * s1 - d->w_rot_im[b] * s2;
+            acc->s1[k][i] = acc->s2[k][i] = 0.0f;
+        }
+    }
+    /* Low bins into the window ring, referenced to the lane's sub-block 0:
+     * on the 25 Hz grid the rotation repeats every five sub-blocks. */
+    int slot = (int)(lane->subblocks % W);
+    for (int b = 0; b < NL; b++) {
+        double ph = -2.0 * PI_D * d->bin_hz[b] * M * slot / LG_SAMPLE_RATE;
+        float cr = (float)cos(ph), ci = (float)sin(ph);
+        for (int i = 0; i < LG_LANE; i++) {
+            lane->x_re[slot][b][i] = re[b][i] * cr - im[b][i] * ci;
+            lane->x_im[slot][b][i] = re[b][i] * ci + im[b][i] * cr;
+        }
+    }
+    for (int i = 0; i < LG_LANE; i++) {
+        lane->e_ring[slot][i] = lane->acc[0].energy[i];
+        lane->acc[0].energy[i] = lane->acc[1].energy[i] = 0.0f;
+    }
+    lane->subblocks++;
+    const float to_power_win = 2.0f / ((float)WN * (float)WN);
+    const float to_power_sb = 2.0f / ((float)M * (float)M);
+    for (int i = 0; i < nvalid; i++) {
+        lg_cpt_state *st = &states[i];
+        int64_t sb = lane->subblocks - 1 - st->first_subblock;
+        if (sb < W - 1) /* the window still holds audio from before the reset */
+            continue;
+        frame_view f;
+        float energy = 0.0f;
+        for (int k = 0; k < W; k++)
+            energy += lane->e_ring[k][i];
+        float mean_power = energy / WN;
+        float pw[NL];
+        float low = 0.0f;
+        for (int b = 0; b < NL; b++) {
+            float sr = 0.0f, si = 0.0f;
+            for (int k = 0; k < W; k++) {
+                sr += lane->x_re[k][b][i];
+                si += lane->x_im[k][b][i];
+            }
+            pw[b] = (sr * sr + si * si) * to_power_win;
+            low += pw[b];
+        }
+        f.share = mean_power > 0.0f ? low / mean_power : 0.0f;
+        f.low_power = low;
+        memcpy(f.pw, pw, sizeof(f.pw));
+        /* SIT bins over this sub-block. */
+        float sb_power = lane->e_ring[slot][i] / M;
+        int hb = 0;
+        float hp[NH];
+        for (int h = 0; h < NH; h++) {
+            hp[h] = (re[NL + h][i] * re[NL + h][i] + im[NL + h][i] * im[NL + h][i]) * to_power_sb;
+            if (hp[h] > hp[hb])
+                hb = h;
+        }
+        f.hi_bin = hb;
+        memcpy(f.hi_pw, hp, sizeof(f.hi_pw));
+        f.hi_power = hp[hb];
+        f.hi_share = sb_power > 0.0f ? hp[hb] / sb_power : 0.0f;
+        f.hi_freq = HI_HZ[hb];
+        {
+            float pr = st->prev_hi_re[hb], pi = st->prev_hi_im[hb];
+            float xr = re[NL + hb][i], xi = im[NL + hb][i];
+            /* The sub-block DFT is referenced to its own start: a tone at the
+             * bin advances by w*M between sub-blocks. */
+            float wr = d->w_rot_re[NL + hb], wi = -d->w_rot_im[NL + hb]; /* e^{+jwM} */
+            float er = pr * wr - pi * wi, ei = pr * wi + pi * wr;         /* expected */
+            float ar = xr * er + xi * ei, ai = xi * er - xr * ei;
+            if (pr != 0.0f || pi != 0.0f)
+                f.hi_freq += atan2f(ai, ar) * (float)(LG_SAMPLE_RATE / (2.0 * PI_D * M));
+        }
+        for (int h = 0; h < NH; h++) {
+            st->prev_hi_re[h] = re[NL + h][i];
+            st->prev_hi_im[h] = im[NL + h][i];
+        }
+        on_frame(d, st, &f, sb, first_channel + i, sink);
+    }
+}
+
+/* ---- batch entry points ------------------------------------------------ */
+
+int lg_cpt_feed(const lg_cpt_desc *d, lg_cpt_bank *bank, lg_cpt_lane *lanes, lg_cpt_state *states,
+                const void *samples, int encoding, int stride, int nsamples, lg_event *events, int max_events)
+{
+    if (!d || !bank || !lanes || !states || !events || lg_goertzel_check_feed(samples, encoding, stride, nsamples))
+        return LG_E_ARG;
+    int bound = lg_cpt_max_events(bank->channels, nsamples);
+    if (bound < 0)
+        return bound;
+    if (max_events < bound)
+        return LG_E_SPACE;
+    lg_event_sink sink = {events, 0};
+    float x[LG_GOERTZEL_MAX_CHUNK][LG_LANE] __attribute__((aligned(32)));
+    int nlanes = (bank->channels + LG_LANE - 1) / LG_LANE;
+    for (int ln = 0; ln < nlanes; ln++) {
+        lg_cpt_lane *lane = &lanes[ln];
+        int first = ln * LG_LANE;
+        int nvalid = bank->channels - first < LG_LANE ? bank->channels - first : LG_LANE;
+        int at = bank->pos;
+        for (int done = 0; done < nsamples;) {
+            int n = M - at < nsamples - done ? M - at : nsamples - done;
+            lg_goertzel_gather(samples, encoding, stride, first, nvalid, done, n, x);
+            lg_goertzel_run8(&d->coef[0], lane->acc[0].s1, lane->acc[0].s2, lane->acc[0].energy,
+                             (const float (*)[LG_LANE])x, n);
+            lg_goertzel_run8(&d->coef[8], lane->acc[1].s1, lane->acc[1].s2, lane->acc[1].energy,
+                             (const float (*)[LG_LANE])x, n);
+            done += n;
+            at += n;
+            if (at == M) {
+                at = 0;
+                finish_subblock(d, lane, &states[first], first, nvalid, &sink);
+            }
+        }
+    }
+    bank->pos = (int32_t)((bank->pos + nsamples) % M);
+    bank->samples += nsamples;
+    return sink.count;
+}
+
+int lg_cpt_flush(const lg_cpt_desc *d, lg_cpt_bank *bank, lg_cpt_lane *lanes, lg_cpt_state *states,
+                 lg_event *events, int max_events)
+{
+    if (!d || !bank || !lanes || !states || !events)
+        return LG_E_ARG;
+    if (max_events < bank->channels)
+        return LG_E_SPACE;
+    lg_event_sink sink = {events, 0};
+    for (int c = 0; c < bank->channels; c++) {
+        lg_cpt_state *st = &states[c];
+        int64_t sb = lanes[c / LG_LANE].subblocks - st->first_subblock;
+        end_pattern(st, c, st->origin + sb * M, &sink);
+    }
+    return sink.count;
+}
