@@ -16,7 +16,12 @@ What the matcher cannot use is simplified, with the reason here:
   24 ms, the Czech Republic's 30 ms) is too short for the segmenter to see:
   it is counted into the tone before it;
 - a special information tone is its first three tones, heard once; the
-  repetitions and announcements that follow are not needed to name it.
+  repetitions and announcements that follow are not needed to name it;
+- a burst 10 dB or more below the loudest (Australia's congestion) may be
+  lost in line noise: such a cadence is entered twice, as written and with
+  its quiet bursts heard as silence;
+- where a plan's congestion tone is its busy tone (Japan, Poland, Malaysia),
+  the signal is reported as busy: no detector can tell them apart.
 """
 
 from __future__ import annotations
@@ -89,7 +94,10 @@ def _steps(spec: tone_plan.ToneSpec, cls: str, gains: tuple[float, ...] | None):
 def plan_cadences(plan: tone_plan.TonePlan) -> list[Cadence]:
     """The cadences one plan contributes."""
     out = []
+    busy = plan.tones.get("busy")
     for name, spec in plan.tones.items():
+        if name == "congestion" and busy is not None and spec.elements == busy.elements:
+            continue
         kind = _class_of(name, spec)
         if kind is None:
             continue
@@ -99,7 +107,27 @@ def plan_cadences(plan: tone_plan.TonePlan) -> list[Cadence]:
             continue
         cyclic = cls != "sit" and spec.repeat_from is not None
         out.append(Cadence(plan.country, name, cls, subtype, cyclic, steps))
+        if any(freqs and gain <= QUIET_BURST_DB for _, freqs, gain in steps):
+            out.append(Cadence(plan.country, name, cls, subtype, cyclic, _without_quiet_bursts(steps)))
     return out
+
+
+QUIET_BURST_DB = -10.0
+
+
+def _without_quiet_bursts(steps):
+    """The steps with every burst QUIET_BURST_DB or more down heard as silence, merged."""
+    merged: list[list] = []
+    for ms, freqs, gain in steps:
+        if freqs and gain <= QUIET_BURST_DB:
+            freqs, gain = (), 0.0
+        if merged and not freqs and not merged[-1][1]:
+            merged[-1][0] += ms
+        else:
+            merged.append([ms, freqs, gain])
+    if len(merged) > 1 and not merged[0][1] and not merged[-1][1]:
+        merged[-1][0] += merged.pop(0)[0]  # cyclic: a leading silence joins the trailing one
+    return tuple((ms, freqs, gain) for ms, freqs, gain in merged)
 
 
 class CadenceTable:

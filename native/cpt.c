@@ -37,6 +37,8 @@ static const float HI_HZ[NH] = {950.0f, 1400.0f, 1800.0f};
 /* The segment under way, or a first segment whose start was not heard, may
  * reach its step's length times this before the step is ruled out. */
 #define BOUND_SLACK 1.12f
+/* A frame this many times the segment's mean power so far starts a new one. */
+#define JUMP_RATIO 12.0f
 /* Bursts of one cadence keep their relative levels within this. */
 #define LEVEL_SPREAD_DB 6.0f
 /* Frequency errors weigh this much against duration errors when cadences
@@ -47,6 +49,13 @@ static const float HI_HZ[NH] = {950.0f, 1400.0f, 1800.0f};
 /* A pause this long (or three quarters of the cadence's longest) is enough
  * to call ringback: no busy, congestion or cadenced dial tone pauses as long. */
 #define RINGBACK_PAUSE_MS 1200
+#define RINGBACK_MIN_BURST_MS 300
+/* A burst shorter than this is no plan's (the shortest in the table are
+ * Belgium's 167 ms congestion and Russia's 175 ms; -40 % for noise). */
+#define MIN_TONE_MS 100
+/* A tone's peaks hold at least this share of its low-band power over the
+ * segment (a tone in noise: > 0.8; a word's harmonics glide across bins). */
+#define MIN_PEAK_SHARE 0.7f
 /* Durations and levels are judged only on segments at least this long. */
 #define MIN_JUDGED_BLOCKS 8
 
@@ -278,6 +287,7 @@ typedef struct {
     lg_cpt_segment seg[HISTORY + 1];
     int n;
     int first_is_bound;
+    int final;      /* the stream has ended: judge on what there is */
 } observed;
 
 static int step_is_on(const lg_cpt_cadence *c, int s)
@@ -307,17 +317,17 @@ static match_result match_at(const lg_cpt_desc *d, const lg_cpt_cadence *c, cons
         if (on != step_is_on(c, s))
             return r;
         int ms = c->ms[s];
-        float dur_ms = (float)g->blocks * (1000.0f * M / LG_SAMPLE_RATE);
+        float dur_ms = (float)g->length * (1000.0f / LG_SAMPLE_RATE);
         int ongoing = i == o->n - 1;
         int bound = ongoing || (i == 0 && o->first_is_bound);
-        if (on && g->blocks >= 3) {
+        if (on && g->length >= 3 * M) {
             float fe = freq_error(d, g, c, s);
             if (fe < 0.0f)
                 return r;
             ferr += fe;
             nf++;
         }
-        if (on && g->blocks >= MIN_JUDGED_BLOCKS) {
+        if (on && g->length >= MIN_JUDGED_BLOCKS * M) {
             float l = g->level_db - c->gain_db[s];
             lvl_min = l < lvl_min ? l : lvl_min;
             lvl_max = l > lvl_max ? l : lvl_max;
@@ -371,9 +381,16 @@ static int enough(const lg_cpt_desc *d, const lg_cpt_cadence *c, const match_res
     switch (c->cls) {
     case LG_CPT_DIAL:
         if (c->steps == 1)
-            return now->on && o->n == 1 && now->blocks >= d->dial_min_blocks;
+            return now->on && o->n == 1 && now->length >= d->dial_min_blocks * M;
         return r->complete >= c->steps;
     case LG_CPT_RINGBACK: {
+        /* One real burst at least: a click or a word and a pause are not ringing. */
+        int burst = 0;
+        for (int i = 0; i < o->n; i++)
+            if (o->seg[i].on && o->seg[i].length >= RINGBACK_MIN_BURST_MS * (LG_SAMPLE_RATE / 1000))
+                burst = 1;
+        if (!burst)
+            return 0;
         /* Its long pause tells ringback from the rest: under way long enough,
          * or a whole cycle heard. */
         int longest = 0;
@@ -381,14 +398,16 @@ static int enough(const lg_cpt_desc *d, const lg_cpt_cadence *c, const match_res
             if (!step_is_on(c, s) && c->ms[s] > longest)
                 longest = c->ms[s];
         int need = longest * 3 / 4 < RINGBACK_PAUSE_MS ? longest * 3 / 4 : RINGBACK_PAUSE_MS;
-        float now_ms = (float)now->blocks * (1000.0f * M / LG_SAMPLE_RATE);
+        float now_ms = (float)now->length * (1000.0f / LG_SAMPLE_RATE);
         return r->complete >= c->steps || (o->n >= 2 && !now->on && now_ms >= need);
     }
     case LG_CPT_BUSY:
     case LG_CPT_CONGESTION:
+        if (o->final)
+            return r->complete >= 2 && r->complete_on >= 1;
         return r->complete >= 3 && r->complete >= c->steps - 1;
     case LG_CPT_SIT:
-        return r->align >= 2 && now->on && now->blocks >= 19;
+        return r->align >= 2 && now->on && now->length >= 19 * M;
     }
     return 0;
 }
@@ -411,6 +430,11 @@ static verdict judge(const lg_cpt_desc *d, const observed *o, int country)
             if (pass == 0 && c->country != country)
                 continue;
             match_result r = match_cadence(d, c, o);
+#ifdef LG_CPT_TRACE
+            if (pass == 0)
+                fprintf(stderr, "  cad %d cls %d valid %d complete %d err %.3f ferr %.3f align %d enough %d\n", k,
+                        c->cls, r.valid, r.complete, r.err, r.ferr, r.align, r.valid ? enough(d, c, &r, o) : 0);
+#endif
             if (!r.valid)
                 continue;
             any = 1;
@@ -493,10 +517,38 @@ static void spectrum_peaks(const float *spec, float freq[2])
     }
 }
 
+/* A tone's spectrum: its peaks (the dominant bin and its neighbours, and a
+ * second tone's) hold most of the power. */
+static int tonal(const float *spec)
+{
+    float total = 0.0f;
+    for (int b = 0; b < NL; b++)
+        total += spec[b];
+    if (total <= 0.0f)
+        return 0;
+    int best = 0;
+    for (int b = 1; b < NL; b++)
+        if (spec[b] > spec[best])
+            best = b;
+    float peak = 0.0f;
+    int second = -1;
+    for (int b = 0; b < NL; b++) {
+        if (b >= best - 1 && b <= best + 1)
+            peak += spec[b];
+        else if ((b - best >= SECOND_MIN_BINS || best - b >= SECOND_MIN_BINS) && (second < 0 || spec[b] > spec[second]))
+            second = b;
+    }
+    if (second >= 0)
+        for (int b = second - 1; b <= second + 1; b++)
+            if (b >= 0 && b < NL && (b < best - 1 || b > best + 1))
+                peak += spec[b];
+    return peak >= MIN_PEAK_SHARE * total;
+}
+
 static void current_segment(const lg_cpt_state *st, int64_t now, lg_cpt_segment *g)
 {
     g->start = st->cur_start;
-    g->blocks = (int32_t)((now - st->cur_start + M / 2) / M);
+    g->length = (int32_t)(now > st->cur_start ? now - st->cur_start : 0);
     g->on = st->cur_on;
     int n = st->cur_on >= 2 ? st->cur_hi_count : st->cur_f_count;
     g->level_db = n ? level_db(st->cur_power_sum / n) : -100.0f;
@@ -526,9 +578,11 @@ static void end_pattern(lg_cpt_state *st, int channel, int64_t at, lg_event_sink
 
 /* Runs the matcher on what the channel has heard and reports a new class,
  * or the end of the one reported when nothing of its class fits any more. */
-static void evaluate(const lg_cpt_desc *d, lg_cpt_state *st, int64_t now, int channel, lg_event_sink *sink)
+static void evaluate(const lg_cpt_desc *d, lg_cpt_state *st, int64_t now, int final, int channel,
+                     lg_event_sink *sink)
 {
     observed o;
+    o.final = final;
     memcpy(o.seg, st->hist, sizeof(st->hist[0]) * (size_t)st->nhist);
     o.n = st->nhist;
     current_segment(st, now, &o.seg[o.n]);
@@ -560,16 +614,33 @@ static void start_segment(lg_cpt_state *st, int on, int64_t at)
 {
     lg_cpt_segment g;
     current_segment(st, at, &g);
-    int keep = g.blocks > 0;
+    if (g.on == 1 && (g.length < MIN_TONE_MS * (LG_SAMPLE_RATE / 1000) || !tonal(st->cur_spec))) {
+        /* Too short for any plan's burst, or spread over the band (a word
+         * of cross-talk, a click): part of the silence around it. */
+        if (st->nhist > 0 && !st->hist[st->nhist - 1].on) {
+            g.start = st->hist[--st->nhist].start;
+            g.length = (int32_t)(at - g.start);
+        }
+        g.on = 0;
+        if (!on) {
+            st->cur_on = 0;
+            st->cur_start = g.start;
+            st->cur_power_sum = st->cur_hi_f_sum = 0.0f;
+            st->cur_f_count = st->cur_hi_count = 0;
+            memset(st->cur_spec, 0, sizeof(st->cur_spec));
+            return;
+        }
+    }
+    int keep = g.length > 0;
     if (!g.on && st->nhist == 0)
         keep = 0; /* silence before any tone */
-    if (!g.on && g.blocks * M > (int64_t)PATTERN_GAP_MS * (LG_SAMPLE_RATE / 1000)) {
+    if (!g.on && g.length > (int64_t)PATTERN_GAP_MS * (LG_SAMPLE_RATE / 1000)) {
         st->nhist = 0; /* a new pattern begins */
         keep = 0;
     }
 #ifdef LG_CPT_TRACE
     fprintf(stderr, "seg on=%d start=%.3f dur=%d ms lvl=%.1f f=%.1f/%.1f keep=%d\n", g.on, g.start / 8000.0,
-            g.blocks * 8, g.level_db, g.freq[0], g.freq[1], keep);
+            g.length / 8, g.level_db, g.freq[0], g.freq[1], keep);
 #endif
     if (keep)
         push_segment(st, &g);
@@ -658,7 +729,18 @@ static void on_frame(const lg_cpt_desc *d, lg_cpt_state *st, const frame_view *f
     st->frames++;
     int kind = frame_kind(d, st, f);
     int changed = 0;
-    if (kind == st->cur_on) {
+    if (kind == 1 && st->cur_on == 1 && st->cur_f_count >= 3 &&
+        f->low_power > JUMP_RATIO * (st->cur_power_sum / st->cur_f_count)) {
+        /* Much louder than the segment so far: a tone starting on top of
+         * cross-talk. The quiet part is a segment of its own. */
+        int64_t at = place_edge(st, 1, 1, f->low_power, end - WN / 2);
+        if (at <= st->cur_start)
+            at = end - WN / 2;
+        start_segment(st, 1, at);
+        st->pend_blocks = 0;
+        account(st, f);
+        changed = 1;
+    } else if (kind == st->cur_on) {
         st->pend_blocks = 0;
         account(st, f);
     } else if (st->pend_blocks > 0 && kind == st->cur_pending) {
@@ -687,11 +769,14 @@ static void on_frame(const lg_cpt_desc *d, lg_cpt_state *st, const frame_view *f
         st->pend_start = t < 0 ? 0 : t;
         st->pend_blocks = 1;
     }
+    /* What has been heard of the segment under way: up to the centre of
+     * the last frame, or to where a change began that is not confirmed yet. */
+    int64_t heard = st->pend_blocks > 0 ? st->pend_start : end - (st->cur_on >= 2 ? M / 2 : WN / 2);
     if (changed) {
-        evaluate(d, st, end, channel, sink);
+        evaluate(d, st, heard, 0, channel, sink);
     } else if ((st->nhist > 0 || st->cur_on) && (st->frames & 3) == 0) {
         /* The segment under way grows: bounds may rule cadences out. */
-        evaluate(d, st, end, channel, sink);
+        evaluate(d, st, heard, 0, channel, sink);
     }
     if (!st->cur_on && st->nhist > 0 && end - st->cur_start > (int64_t)PATTERN_GAP_MS * (LG_SAMPLE_RATE / 1000)) {
         end_pattern(st, channel, st->cur_start, sink);
@@ -836,13 +921,20 @@ int lg_cpt_flush(const lg_cpt_desc *d, lg_cpt_bank *bank, lg_cpt_lane *lanes, lg
 {
     if (!d || !bank || !lanes || !states || !events)
         return LG_E_ARG;
-    if (max_events < bank->channels)
+    if (max_events < 2 * bank->channels)
         return LG_E_SPACE;
     lg_event_sink sink = {events, 0};
     for (int c = 0; c < bank->channels; c++) {
         lg_cpt_state *st = &states[c];
         int64_t sb = lanes[c / LG_LANE].subblocks - st->first_subblock;
-        end_pattern(st, c, st->origin + sb * M, &sink);
+        int64_t now = st->origin + sb * M;
+        /* The stream ends: a pattern not named yet is judged on what was
+         * heard, with less evidence (a call attempt abandoned, a short clip). */
+        if (!st->value && (st->nhist > 0 || st->cur_on)) {
+            int64_t heard = st->pend_blocks > 0 ? st->pend_start : now - (st->cur_on >= 2 ? M / 2 : WN / 2);
+            evaluate(d, st, heard, 1, c, &sink);
+        }
+        end_pattern(st, c, now, &sink);
     }
     return sink.count;
 }

@@ -117,7 +117,7 @@ typedef struct {
 typedef struct {
     /* cdef-opaque */
     int64_t start;     /* channel samples */
-    int32_t blocks;    /* length in sub-blocks */
+    int32_t length;    /* samples */
     int32_t on;        /* 0 off, 1 low-band tone, 2..4 SIT bin 950/1400/1800 */
     float level_db;    /* mean power of the tone, dB re a 0 dBm0 sine */
     float freq[2];     /* dominant and second tone (Hz), 0 if none */
