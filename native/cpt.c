@@ -37,6 +37,8 @@ static const float HI_HZ[NH] = {950.0f, 1400.0f, 1800.0f};
 /* The segment under way, or a first segment whose start was not heard, may
  * reach its step's length times this before the step is ruled out. */
 #define BOUND_SLACK 1.12f
+/* A burst this far below its cadence's loudest is quiet. */
+#define QUIET_DB -10.0f
 /* A frame this many times the segment's mean power so far starts a new one. */
 #define JUMP_RATIO 12.0f
 /* Bursts of one cadence keep their relative levels within this. */
@@ -255,9 +257,12 @@ static float freq_error(const lg_cpt_desc *d, const lg_cpt_segment *seg, const l
     float e0 = rel_dev(seg->freq[0], f0);
     float e1 = f1 > 0.0f ? rel_dev(seg->freq[0], f1) : 1.0f;
     float e = e0 < e1 ? e0 : e1;
-    /* Dual tones 25-50 Hz apart beat: the dominant bin may sit between them. */
-    float spread = f1 > 0.0f ? fabsf(f1 - f0) / (f0 < f1 ? f0 : f1) : 0.0f;
-    if (e > tol + (spread < 0.15f ? spread : 0.0f))
+    /* Dual tones 25-50 Hz apart beat and show as one peak between them. */
+    if (f1 > 0.0f && seg->freq[1] <= 0.0f) {
+        float em = rel_dev(seg->freq[0], 0.5f * (f0 + f1));
+        e = em < e ? em : e;
+    }
+    if (e > tol)
         return -1.0f;
     if (seg->freq[1] > 0.0f) {
         /* A distinct second tone must be the step's other tone. */
@@ -265,7 +270,7 @@ static float freq_error(const lg_cpt_desc *d, const lg_cpt_segment *seg, const l
             return -1.0f;
         float o = (e0 < e1) ? f1 : f0;
         float e2 = rel_dev(seg->freq[1], o);
-        if (e2 > tol + 25.0f / o)
+        if (e2 > tol)
             return -1.0f;
     } else if (f1 > 0.0f && fabsf(f1 - f0) >= 100.0f) {
         return -1.0f; /* two tones far apart, and only one heard */
@@ -337,8 +342,24 @@ static match_result match_at(const lg_cpt_desc *d, const lg_cpt_cadence *c, cons
                 return r;
             continue;
         }
+        /* A quiet burst (10 dB or more down) may be heard only in part in
+         * noise, and the pauses beside it grow by what is lost. */
+        int limit = ms;
+        if (on && c->gain_db[s] <= QUIET_DB) {
+            bound = 1;
+        } else if (!on) {
+            int prev = (s - 1 + L) % L, next = (s + 1) % L;
+            if (step_is_on(c, prev) && c->gain_db[prev] <= QUIET_DB) {
+                bound = 1;
+                limit += c->ms[prev];
+            }
+            if (step_is_on(c, next) && c->gain_db[next] <= QUIET_DB) {
+                bound = 1;
+                limit += c->ms[next];
+            }
+        }
         if (bound) {
-            if (dur_ms > ms * BOUND_SLACK)
+            if (dur_ms > limit * BOUND_SLACK)
                 return r;
             continue;
         }
@@ -423,40 +444,57 @@ static verdict judge(const lg_cpt_desc *d, const observed *o, int country)
     verdict v = {0, -1, 0.0f};
     /* Two passes: the channel's country first, then everyone's. */
     for (int pass = country >= 0 ? 0 : 1; pass < 2; pass++) {
-        int cls = 0, mixed = 0, any = 0, best = -1, sufficient = 0;
-        float best_score = 1e9f;
+        int any = 0, insufficient = 0;
+        int votes[LG_CPT_SIT + 1] = {0}, best[LG_CPT_SIT + 1];
+        float best_score[LG_CPT_SIT + 1];
+        for (int k = 0; k <= LG_CPT_SIT; k++) {
+            best[k] = -1;
+            best_score[k] = 1e9f;
+        }
         for (int k = 0; k < d->count; k++) {
             const lg_cpt_cadence *c = &d->cadences[k];
             if (pass == 0 && c->country != country)
                 continue;
             match_result r = match_cadence(d, c, o);
-#ifdef LG_CPT_TRACE
-            if (pass == 0)
-                fprintf(stderr, "  cad %d cls %d valid %d complete %d err %.3f ferr %.3f align %d enough %d\n", k,
-                        c->cls, r.valid, r.complete, r.err, r.ferr, r.align, r.valid ? enough(d, c, &r, o) : 0);
-#endif
             if (!r.valid)
                 continue;
             any = 1;
-            if (cls == 0)
-                cls = c->cls;
-            else if (cls != c->cls)
-                mixed = 1;
-            float score = r.err + FREQ_WEIGHT * r.ferr;
-            int ok = enough(d, c, &r, o);
-            if (ok && (best < 0 || score < best_score)) {
-                best = k;
-                best_score = score;
+            if (!enough(d, c, &r, o)) {
+                insufficient |= 1 << c->cls;
+                continue;
             }
-            sufficient |= ok;
+            float score = r.err + FREQ_WEIGHT * r.ferr;
+            votes[c->cls]++;
+            if (score < best_score[c->cls]) {
+                best[c->cls] = k;
+                best_score[c->cls] = score;
+            }
         }
         if (!any)
             continue; /* none of the country's own fits: try everyone's */
-        if (mixed || !sufficient)
+        int cls = 0, classes = 0;
+        for (int k = 1; k <= LG_CPT_SIT; k++) {
+            if (!votes[k])
+                continue;
+            classes++;
+            /* Plans disagree on some cadences (250/250 is busy in Sweden,
+             * congestion in the US): without a country, most plans win. */
+            if (!cls || votes[k] > votes[cls] || (votes[k] == votes[cls] && best_score[k] < best_score[cls]))
+                cls = k;
+        }
+        if (!cls)
+            return v;
+        /* Another class could still be it: wait, unless the stream has
+         * ended. Several classes complete: only a country-less choice may vote. */
+        if ((insufficient & ~(1 << cls)) && !o->final)
+            return v;
+        if (classes > 1 && pass == 0)
             return v;
         v.cls = cls;
-        v.cadence = best;
-        float conf = 1.0f - best_score / (2.0f * d->max_mean_error + FREQ_WEIGHT * d->max_freq_dev);
+        v.cadence = best[cls];
+        float conf = 1.0f - best_score[cls] / (2.0f * d->max_mean_error + FREQ_WEIGHT * d->max_freq_dev);
+        if (classes > 1)
+            conf *= (float)votes[cls] / (float)(votes[cls] + 1);
         v.confidence = pass == 0 ? conf : 0.8f * conf;
         return v;
     }
@@ -610,11 +648,11 @@ static void evaluate(const lg_cpt_desc *d, lg_cpt_state *st, int64_t now, int fi
 }
 
 /* Closes the segment under way at `at` and starts one of kind `on`. */
-static void start_segment(lg_cpt_state *st, int on, int64_t at)
+static void start_segment(lg_cpt_state *st, int on, int64_t at, int not_a_tone)
 {
     lg_cpt_segment g;
     current_segment(st, at, &g);
-    if (g.on == 1 && (g.length < MIN_TONE_MS * (LG_SAMPLE_RATE / 1000) || !tonal(st->cur_spec))) {
+    if (g.on == 1 && (not_a_tone || g.length < MIN_TONE_MS * (LG_SAMPLE_RATE / 1000) || !tonal(st->cur_spec))) {
         /* Too short for any plan's burst, or spread over the band (a word
          * of cross-talk, a click): part of the silence around it. */
         if (st->nhist > 0 && !st->hist[st->nhist - 1].on) {
@@ -736,7 +774,7 @@ static void on_frame(const lg_cpt_desc *d, lg_cpt_state *st, const frame_view *f
         int64_t at = place_edge(st, 1, 1, f->low_power, end - WN / 2);
         if (at <= st->cur_start)
             at = end - WN / 2;
-        start_segment(st, 1, at);
+        start_segment(st, 1, at, 1);
         st->pend_blocks = 0;
         account(st, f);
         changed = 1;
@@ -756,7 +794,7 @@ static void on_frame(const lg_cpt_desc *d, lg_cpt_state *st, const frame_view *f
             }
             if (at <= st->cur_start)
                 at = st->pend_start;
-            start_segment(st, kind, at);
+            start_segment(st, kind, at, 0);
             st->pend_blocks = 0;
             changed = 1;
             account(st, f);
