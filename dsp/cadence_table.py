@@ -4,14 +4,15 @@ Every country's ``dial``, ``ringback``, ``busy`` and ``congestion`` tones and
 its special information tones become cadences of the native ``cpt`` unit
 (native/cpt.h): steps of tone and silence with their frequencies, lengths and
 relative levels. Special information tones are the plans' ``sit-*`` tones
-(North American encoding) and ``info`` tones made only of frequencies of
+(North American encoding) and ``info`` tones of three or more tones, all of
 850 Hz and more (the ITU 950/1400/1800 Hz triplet and national variants);
 an ``info`` tone in the call-progress band (Australia's, China's, New
 Zealand's) is a different signal and is left out. Other tones (call waiting,
 record, stutter, ...) are not answers to a call attempt and are left out too.
 
 What the matcher cannot use is simplified, with the reason here:
-- a modulated tone ``a*b`` is matched by its carrier ``a``;
+- a modulated tone ``a*b`` is matched by its carrier ``a`` and its
+  sidebands ``a-b`` and ``a+b``;
 - a silence under MIN_GAP_MS inside a special information tone (Sweden's
   24 ms, the Czech Republic's 30 ms) is too short for the segmenter to see:
   it is counted into the tone before it;
@@ -51,6 +52,7 @@ class Cadence:
     subtype: str       # for SIT the subtype, else the class
     cyclic: bool
     steps: tuple[tuple[int, tuple[float, ...], float], ...]  # (ms or 0 for ever, freqs, gain dB)
+    am_hz: tuple[float, ...] = ()  # per step: the modulation of an a*b tone, 0 for none
 
 
 def _class_of(name: str, spec: tone_plan.ToneSpec) -> tuple[str, str] | None:
@@ -58,7 +60,7 @@ def _class_of(name: str, spec: tone_plan.ToneSpec) -> tuple[str, str] | None:
         return name, name
     if name.startswith("sit-"):
         return "sit", name
-    if name == "info" and spec.frequencies and min(spec.frequencies) >= MIN_SIT_HZ:
+    if name == "info" and len(spec.frequencies) >= SIT_TONES and min(spec.frequencies) >= MIN_SIT_HZ:
         return "sit", "sit-itu"
     return None
 
@@ -106,9 +108,13 @@ def plan_cadences(plan: tone_plan.TonePlan) -> list[Cadence]:
         if not any(freqs for _, freqs, _ in steps):
             continue
         cyclic = cls != "sit" and spec.repeat_from is not None
-        out.append(Cadence(plan.country, name, cls, subtype, cyclic, steps))
+        am = {element.freqs: element.modulation_hz or 0.0 for element in spec.elements if element.freqs}
+        am_hz = tuple(am.get(freqs, 0.0) if freqs else 0.0 for _, freqs, _ in steps)
+        out.append(Cadence(plan.country, name, cls, subtype, cyclic, steps, am_hz))
         if any(freqs and gain <= QUIET_BURST_DB for _, freqs, gain in steps):
-            out.append(Cadence(plan.country, name, cls, subtype, cyclic, _without_quiet_bursts(steps)))
+            quiet = _without_quiet_bursts(steps)
+            out.append(Cadence(plan.country, name, cls, subtype, cyclic, quiet,
+                               tuple(am.get(freqs, 0.0) if freqs else 0.0 for _, freqs, _ in quiet)))
     return out
 
 
@@ -166,6 +172,7 @@ class CadenceTable:
                 c.freq[s][0] = freqs[0] if freqs else 0.0
                 c.freq[s][1] = freqs[1] if len(freqs) > 1 else 0.0
                 c.gain_db[s] = gain
+                c.am_hz[s] = cadence.am_hz[s] if cadence.am_hz else 0.0
             rv = lib.lg_cpt_add_cadence(desc, c)
             if rv < 0:
                 raise ValueError(f"{cadence.country}.{cadence.tone}: the native table refused {cadence.steps}")

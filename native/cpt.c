@@ -16,14 +16,15 @@
 #define W LG_CPT_WINDOW
 #define NH 3            /* SIT bins, after the low ones */
 #define WN (W * M)      /* samples per low-band window */
+#define LOW_FIRST_BIN 11 /* 314 Hz on the window's DFT grid */
 #define HISTORY LG_CPT_HISTORY
 
 static const double PI_D = 3.14159265358979323846;
 static const float HI_HZ[NH] = {950.0f, 1400.0f, 1800.0f};
 
 /* A SIT tone holds this share of a sub-block to start a segment (its bin is
- * 125 Hz wide; within +-60 Hz it keeps >= 75 % of the tone). */
-#define HI_MIN_SHARE 0.5f
+ * 143 Hz wide; 70 Hz off it keeps half of the tone). */
+#define HI_MIN_SHARE 0.3f
 /* Within a segment, a frame keeps it going while the tone stays within
  * this many dB of the segment's mean so far. */
 #define HOLD_DROP_DB 12.0f
@@ -58,6 +59,9 @@ static const float HI_HZ[NH] = {950.0f, 1400.0f, 1800.0f};
 /* A tone's peaks hold at least this share of its low-band power over the
  * segment (a tone in noise: > 0.8; a word's harmonics glide across bins). */
 #define MIN_PEAK_SHARE 0.7f
+/* A frame continues a tone while at least this share of its low band is
+ * in the tone's peak bins. */
+#define SAME_TONE_SHARE 0.5f
 /* Durations and levels are judged only on segments at least this long. */
 #define MIN_JUDGED_BLOCKS 8
 
@@ -107,7 +111,7 @@ int lg_cpt_desc_init(lg_cpt_desc *d, const lg_cpt_params *p)
         return LG_E_RANGE;
     memset(d, 0, sizeof(*d));
     for (int b = 0; b < NB; b++) {
-        double hz = b < NL ? 325.0 + 25.0 * b : HI_HZ[b - NL];
+        double hz = b < NL ? (double)LG_SAMPLE_RATE / WN * (b + LOW_FIRST_BIN) : HI_HZ[b - NL];
         double w = 2.0 * PI_D * hz / LG_SAMPLE_RATE;
         d->bin_hz[b] = (float)hz;
         d->coef[b] = (float)(2.0 * cos(w));
@@ -141,6 +145,8 @@ int lg_cpt_add_cadence(lg_cpt_desc *d, const lg_cpt_cadence *c)
         return LG_E_RANGE;
     int tones = 0;
     for (int s = 0; s < c->steps; s++) {
+        if (!(c->am_hz[s] >= 0.0f && c->am_hz[s] < 500.0f))
+            return LG_E_RANGE;
         if (c->ms[s] < 0 || c->ms[s] > 60000 || (c->ms[s] == 0 && s != c->steps - 1))
             return LG_E_RANGE;
         for (int k = 0; k < 2; k++)
@@ -227,7 +233,7 @@ int lg_cpt_max_events(int channels, int nsamples)
 
 /* What one frame of one channel measured. */
 typedef struct {
-    float share;          /* low band's share of the 40 ms window */
+    float share;          /* low band's share of the 35 ms window */
     float low_power;      /* its power (sine power units) */
     float pw[NL];         /* per low bin */
     int hi_bin;           /* strongest SIT bin */
@@ -254,6 +260,25 @@ static float freq_error(const lg_cpt_desc *d, const lg_cpt_segment *seg, const l
     if (f0 >= 850.0f || seg->freq[0] <= 0.0f)
         return -1.0f;
     float tol = d->max_freq_dev;
+    float am = c->am_hz[s];
+    if (am > 0.0f) {
+        /* carrier and sidebands: any may lead, another may be second */
+        float e = 1.0f;
+        for (int k = 0; k < 2; k++) {
+            if (seg->freq[k] <= 0.0f)
+                continue;
+            float best = 1.0f;
+            for (int j = -1; j <= 1; j++) {
+                float x = rel_dev(seg->freq[k], f0 + j * am);
+                best = x < best ? x : best;
+            }
+            if (best > tol)
+                return -1.0f;
+            if (k == 0)
+                e = best;
+        }
+        return e;
+    }
     float e0 = rel_dev(seg->freq[0], f0);
     float e1 = f1 > 0.0f ? rel_dev(seg->freq[0], f1) : 1.0f;
     float e = e0 < e1 ? e0 : e1;
@@ -520,6 +545,11 @@ static void push_segment(lg_cpt_state *st, const lg_cpt_segment *g)
     st->hist[st->nhist++] = *g;
 }
 
+static float low_bin_hz(int b)
+{
+    return (float)LG_SAMPLE_RATE / WN * (float)(b + LOW_FIRST_BIN);
+}
+
 /* The power-weighted mean frequency of a bin and its neighbours. */
 static float centroid(const float *spec, int b)
 {
@@ -527,10 +557,10 @@ static float centroid(const float *spec, int b)
     for (int k = b - 1; k <= b + 1; k++) {
         if (k < 0 || k >= NL)
             continue;
-        num += spec[k] * (325.0f + 25.0f * k);
+        num += spec[k] * low_bin_hz(k);
         den += spec[k];
     }
-    return den > 0.0f ? num / den : 325.0f + 25.0f * b;
+    return den > 0.0f ? num / den : low_bin_hz(b);
 }
 
 /* The dominant tone of a low-band spectrum and a second one, if a distinct
@@ -703,9 +733,33 @@ static void account(lg_cpt_state *st, const frame_view *f)
     }
 }
 
+/* Whether a frame's low band is mostly where the segment's tone is: its
+ * power in the segment's peak bins (the strongest and its neighbours, and
+ * a second tone's). */
+static int same_tone(const float *spec, const float *pw, float total)
+{
+    int best = 0;
+    for (int b = 1; b < NL; b++)
+        if (spec[b] > spec[best])
+            best = b;
+    int second = -1;
+    for (int b = 0; b < NL; b++)
+        if ((b - best >= SECOND_MIN_BINS || best - b >= SECOND_MIN_BINS) && (second < 0 || spec[b] > spec[second]))
+            second = b;
+    if (second >= 0 && spec[second] < SECOND_MIN_RATIO * spec[best])
+        second = -1;
+    float inside = 0.0f;
+    for (int b = 0; b < NL; b++)
+        if ((b >= best - 1 && b <= best + 1) || (second >= 0 && b >= second - 1 && b <= second + 1))
+            inside += pw[b];
+    return inside >= SAME_TONE_SHARE * total;
+}
+
 /* The kind of segment one frame shows, given the one under way. */
 static int frame_kind(const lg_cpt_desc *d, const lg_cpt_state *st, const frame_view *f)
 {
+    if (st->cur_on == 1 && st->cur_f_count >= 3 && !same_tone(st->cur_spec, f->pw, f->low_power))
+        return 0; /* another sound took over: the tone ended */
     if (st->cur_on == 1 && st->cur_f_count > 0) {
         float mean = st->cur_power_sum / st->cur_f_count;
         if (f->share >= d->hold_share && f->low_power >= mean * 0.063f /* -12 dB */ &&

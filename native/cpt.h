@@ -12,21 +12,23 @@
  * and tone). Fax and modem tones are the modem_tone unit's.
  *
  * Signal path, per lane of LG_LANE channels:
- * - 16 Goertzel filters over 8 ms sub-blocks (64 samples): 13 on the 25 Hz
- *   grid 325..625 Hz (every dial, ringback, busy and congestion tone of
- *   Asterisk's 41 plans lies in 350..620 Hz, AM sidebands included) and the
- *   three special-information frequencies 950, 1400 and 1800 Hz.
+ * - 16 Goertzel filters over 7 ms sub-blocks (56 samples): 13 on the
+ *   28.57 Hz grid 314..657 Hz (every dial, ringback, busy and congestion
+ *   tone of Asterisk's 41 plans lies in 350..620 Hz) and the three
+ *   special-information frequencies 950, 1400 and 1800 Hz.
  * - Low band: every sub-block, the last five sub-blocks' DFT values are
- *   summed coherently into the 40 ms window's DFT. 40 ms at 8 kHz is 320
- *   samples, whose DFT bins are exactly the 25 Hz grid: the 13 bins' power
- *   over the window's power is the share of the window in 312.5..637.5 Hz,
+ *   summed coherently into the 35 ms window's DFT. 35 ms at 8 kHz is 280
+ *   samples, whose DFT bins are exactly the 28.57 Hz grid: the 13 bins' power
+ *   over the window's power is the share of the window in 300..671 Hz,
  *   whatever the offset of a tone and however many tones (Parseval), and
  *   dual tones 25 Hz apart stay resolved. A frame is tone when that share
  *   is high and the power above the level floor; speech and music put most
  *   of their energy elsewhere, or move.
- * - High band: the three SIT bins over one sub-block (125 Hz wide: a SIT
- *   tone within +-60 Hz of its nominal frequency keeps >= 75 % of its
- *   power); frequency from the phase advance between sub-blocks.
+ * - High band: the three SIT bins over one sub-block (143 Hz wide); the
+ *   frequency from the phase advance between sub-blocks, unambiguous
+ *   within +-71 Hz of the bin: the North American and ITU first and second
+ *   tones, 2.5 % off, are all inside (7 ms rather than 8 ms sub-blocks for
+ *   that).
  * - Segments: frames grouped into on and off segments with hysteresis;
  *   blips and dropouts shorter than min_segment_ms are absorbed. Each
  *   on-segment keeps its mean level, dominant frequencies and steadiness.
@@ -56,9 +58,9 @@
 #define LG_CPT_SIT 5
 
 #define LG_CPT_BINS 16
-#define LG_CPT_LOW_BINS 13          /* 325..625 Hz every 25 Hz */
-#define LG_CPT_SUBBLOCK 64          /* 8 ms */
-#define LG_CPT_WINDOW 5             /* sub-blocks per low-band window: 40 ms */
+#define LG_CPT_LOW_BINS 13          /* 314..657 Hz every 28.57 Hz */
+#define LG_CPT_SUBBLOCK 56          /* 7 ms */
+#define LG_CPT_WINDOW 5             /* sub-blocks per low-band window: 35 ms */
 #define LG_CPT_MAX_STEPS 12         /* steps of one cadence */
 #define LG_CPT_MAX_CADENCES 320     /* cadences in the table */
 #define LG_CPT_HISTORY 12           /* segments kept per channel */
@@ -76,6 +78,7 @@ typedef struct {
     int32_t ms[LG_CPT_MAX_STEPS];
     float freq[LG_CPT_MAX_STEPS][2]; /* up to two tones (Hz), 0 for none; a modulated tone by its carrier */
     float gain_db[LG_CPT_MAX_STEPS]; /* level of the step relative to the cadence's loudest */
+    float am_hz[LG_CPT_MAX_STEPS];   /* modulation of a modulated tone (its sidebands may lead), else 0 */
 } lg_cpt_cadence;
 
 typedef struct {
