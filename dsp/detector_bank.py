@@ -22,6 +22,11 @@ Detectors and the values of their events:
   again when it stops. ``reason`` names the cadence that fitted best
   ("de.busy"); ``country`` (for all channels, or per channel with
   ``set_country``) says which plan to try first.
+- ``amd``: after answer (``reset`` the channel then), one decision "human",
+  "machine" or "notsure" (``start == end``, the sample it was taken at;
+  ``reason`` as amd.conf users know them: "long-greeting", "beep", ...), and
+  ``beep`` events (value: its frequency in Hz) for the end-of-greeting beep,
+  reported when recognised and when it ends.
 Times are sample indices since the channel's last ``reset``.
 """
 
@@ -44,7 +49,11 @@ _EVENT_DTYPE = np.dtype({
 })
 
 ENCODINGS = {"linear": lib.LG_ENC_S16, "ulaw": lib.LG_ENC_ULAW, "alaw": lib.LG_ENC_ALAW}
-DETECTORS = ("dtmf", "modem", "cpt")
+DETECTORS = ("dtmf", "modem", "cpt", "amd")
+AMD_CLASSES = {lib.LG_AMD_HUMAN: "human", lib.LG_AMD_MACHINE: "machine", lib.LG_AMD_NOTSURE: "notsure"}
+# Reason codes of amd.h as the words amd.conf users know ("long-greeting").
+AMD_REASONS = {getattr(lib, name): name[len("LG_AMD_REASON_"):].lower().replace("_", "-")
+               for name in dir(lib) if name.startswith("LG_AMD_REASON_")}
 MODEM_TONES = {lib.LG_MODEM_TONE_CNG: "CNG", lib.LG_MODEM_TONE_CED: "CED", lib.LG_MODEM_TONE_ANS_PR: "ANS_PR",
                lib.LG_MODEM_TONE_ANSAM: "ANSAM", lib.LG_MODEM_TONE_ANSAM_PR: "ANSAM_PR",
                lib.LG_MODEM_TONE_BELL_2225: "BELL_2225"}
@@ -261,13 +270,55 @@ def cadence_table():
     return _CADENCES
 
 
+_AMD = _c_defaults("amd")
+
+
+@dataclass(frozen=True)
+class AmdParams:
+    """Answering-machine detector settings (like Asterisk's amd.conf); the
+    defaults and their meaning are in native/amd.h."""
+
+    initial_silence_ms: int = _AMD.initial_silence_ms
+    max_greeting_ms: int = _AMD.max_greeting_ms
+    after_greeting_silence_ms: int = _AMD.after_greeting_silence_ms
+    total_analysis_ms: int = _AMD.total_analysis_ms
+    beep_search_ms: int = _AMD.beep_search_ms
+    word_gap_ms: int = _AMD.word_gap_ms
+    phrase_gap_ms: int = _AMD.phrase_gap_ms
+    density_window_ms: int = _AMD.density_window_ms
+    density_pct: int = _AMD.density_pct
+    continuous_min_word_ms: int = _AMD.continuous_min_word_ms
+    short_greeting_ms: int = _AMD.short_greeting_ms
+    chatty_words: int = _AMD.chatty_words
+    chatty_max_word_ms: int = _AMD.chatty_max_word_ms
+    chatty_max_gap_ms: int = _AMD.chatty_max_gap_ms
+    chatty_silence_ms: int = _AMD.chatty_silence_ms
+    min_speech_dbm0: float = _AMD.min_speech_dbm0
+    vad_threshold_db: float = _AMD.vad_threshold_db
+    relative_db: float = _AMD.relative_db
+    floor_rise_db_per_s: float = _AMD.floor_rise_db_per_s
+    beep_min_ms: int = _AMD.beep_min_ms
+    beep_min_dbm0: float = _AMD.beep_min_dbm0
+    beep_min_hz: float = _AMD.beep_min_hz
+    beep_max_hz: float = _AMD.beep_max_hz
+    beep_onset_db: float = _AMD.beep_onset_db
+
+
+def _amd_name(value, reason):
+    return AMD_CLASSES[value], AMD_REASONS.get(reason)
+
+
+def _beep_name(value, reason):
+    return str(value), None
+
+
 class DetectorBank:
     """Detectors for ``channels`` channels fed in lock step."""
 
     def __init__(self, channels: int, detect=("dtmf",), rate: int = 8000,
                  encoding: str = "linear", dtmf: DtmfParams | None = None,
                  modem: ModemToneParams | None = None, cpt: CptParams | None = None,
-                 country: str | None = None):
+                 amd: AmdParams | None = None, country: str | None = None):
         if not isinstance(channels, (int, np.integer)) or channels < 1:
             raise UsageError(f"channels must be a positive integer, not {channels!r}")
         if isinstance(detect, str):
@@ -288,6 +339,7 @@ class DetectorBank:
         self.dtmf_params = dtmf or DtmfParams()
         self.modem_params = modem or ModemToneParams()
         self.cpt_params = cpt or CptParams()
+        self.amd_params = amd or AmdParams()
         self._detectors = []
         self._cpt = None
         if "dtmf" in self.detect:
@@ -305,6 +357,10 @@ class DetectorBank:
             self._cpt = _NativeDetector("cpt", self.channels, self.cpt_params,
                                         {lib.LG_EVENT_CPT: [("cpt", self._cpt_name)]}, setup=table.load_into)
             self._detectors.append(self._cpt)
+        if "amd" in self.detect:
+            self._detectors.append(_NativeDetector("amd", self.channels, self.amd_params,
+                                                   {lib.LG_EVENT_AMD: [("amd", _amd_name)],
+                                                    lib.LG_EVENT_BEEP: [("beep", _beep_name)]}))
         self.countries = [None] * self.channels
         if country is not None:
             for channel in range(self.channels):

@@ -61,6 +61,18 @@ NO_CALL_PROGRESS = CallProgress("none")
 
 
 @dataclass(frozen=True)
+class MachineDetection:
+    """The answering-machine detector's decision on a file (taken as if the
+    call was answered at its start): human, machine or notsure, when, why,
+    and the first beep's start (None if none)."""
+
+    cls: str
+    time: float | None
+    reason: str | None
+    beep_time: float | None
+
+
+@dataclass(frozen=True)
 class FileAnalysis:
     path: Path
     rate: int
@@ -70,6 +82,7 @@ class FileAnalysis:
     digits: tuple[DetectedDigit, ...]
     detect: tuple[str, ...] = ("dtmf",)
     call_progress: CallProgress | None = None
+    machine: MachineDetection | None = None
 
     @property
     def id(self) -> str:
@@ -93,6 +106,15 @@ class FileAnalysis:
                 record["subtype"] = cp.value
             if cp.reason is not None:
                 record["reason"] = cp.reason
+        if self.machine is not None:
+            md = self.machine
+            # One class per record: with cpt too, the AMD decision goes under "amd".
+            fields = {"class": md.cls, "time": None if md.time is None else round(md.time, 3),
+                      "beep_time": None if md.beep_time is None else round(md.beep_time, 3), "reason": md.reason}
+            if self.call_progress is None:
+                record.update(fields)
+            else:
+                record["amd"] = fields
         return record
 
 
@@ -127,12 +149,22 @@ def analyze_file(path, *, channel: int | None = None, block_ms: int = DEFAULT_BL
     events.extend((heard, ev) for ev in bank.flush())
     call_progress = first_call_progress(events) if "cpt" in detect else None
     events = [ev for _, ev in events]
+    machine = machine_detection(events) if "amd" in detect else None
 
     digits = tuple(
         DetectedDigit(ev.value, ev.start / DETECTOR_RATE, ev.end / DETECTOR_RATE)
         for ev in sorted((ev for ev in events if ev.kind == "dtmf" and ev.ended), key=lambda ev: ev.start))
     return FileAnalysis(path, wav.rate, wav.channels, wav.sample_format, wav.duration, digits, tuple(detect),
-                        call_progress)
+                        call_progress, machine)
+
+
+def machine_detection(events) -> MachineDetection:
+    decision = next((ev for ev in events if ev.kind == "amd"), None)
+    beep = next((ev for ev in events if ev.kind == "beep"), None)
+    return MachineDetection(decision.value if decision else "notsure",
+                            decision.start / DETECTOR_RATE if decision else None,
+                            decision.reason if decision else None,
+                            beep.start / DETECTOR_RATE if beep else None)
 
 
 def first_call_progress(timed_events) -> CallProgress:
@@ -196,7 +228,7 @@ def _int_in_range(text: str, *, highest: int | None = None, lowest: int = 1) -> 
 
 # The detectors whose results this command prints (fax and modem tones are
 # call-progress classes of `--detect cpt`).
-REPORTED_DETECTORS = ("dtmf", "cpt")
+REPORTED_DETECTORS = ("dtmf", "cpt", "amd")
 
 
 def _detector_list(text: str) -> tuple[str, ...]:
@@ -276,6 +308,12 @@ def format_table(result: FileAnalysis) -> str:
         when = "" if cp.time is None else f" at {cp.time:.2f} s"
         why = "" if cp.reason is None else f", fits {cp.reason}"
         lines.append(f"  call progress: {shown}{when}{why}")
+    md = result.machine
+    if md is not None:
+        when = "" if md.time is None else f" at {md.time:.2f} s"
+        why = "" if md.reason is None else f" ({md.reason})"
+        beep = "" if md.beep_time is None else f", beep at {md.beep_time:.2f} s"
+        lines.append(f"  answered by: {md.cls}{when}{why}{beep}")
     if result.digits:
         lines.append("  digit   start s     end s")
         lines.extend(f"  {d.digit:<5} {d.start:>9.3f} {d.end:>9.3f}" for d in result.digits)

@@ -159,7 +159,7 @@ def test_no_files_found_is_an_error(tmp_path, capsys):
 def test_unknown_detector_is_a_usage_error_listing_the_known_ones(capsys):
     status, out, err = run_main(capsys, "analyze", "--detect", "fax", FIXTURE_FILES[0])
     assert (status, out) == (2, "")
-    assert "unknown detector 'fax'; known: dtmf, cpt" in err and len(err.splitlines()) == 1
+    assert "unknown detector 'fax'; known: dtmf, cpt, amd" in err and len(err.splitlines()) == 1
 
 
 def test_bad_block_ms_is_a_usage_error(capsys):
