@@ -1,18 +1,25 @@
-"""spandsp's DTMF receiver as a yardstick for Linegate's (test and benchmark only).
+"""spandsp's receivers as a yardstick for Linegate's (test and benchmark only).
 
 spandsp (Steve Underwood's telephony DSP library, LGPL-2.1; Debian
 ``libspandsp-dev``) is what most open-source PBXs use to hear DTMF, so it is the
 receiver Linegate has to beat. This module binds its ``dtmf_rx`` through cffi in
-API mode. The small C module is compiled on first use into a cache folder
-(``$LINEGATE_SPANDSP_CACHE``, by default ``<tempdir>/linegate-spandsp-<hash>``)
-and linked with ``-lspandsp``; nothing is built at install time, and Linegate
-itself never links spandsp.
+API mode, and for the combined benchmark also ``super_tone_rx`` (call-progress
+tones) and ``modem_connect_tones_rx`` (fax CNG, ANSam/PR): ``SpandspToneBank``
+runs all four on every channel (see its docstring and ``CPT_TONES_DE``).
+The small C module is compiled on first use into a cache folder
+(``$LINEGATE_SPANDSP_CACHE``, by default ``<tempdir>/linegate-spandsp-<hash>``,
+the hash covering the C text, cffi, Python and the platform) and linked with
+``-lspandsp``; nothing is built at install time, and Linegate itself never
+links spandsp.
 
     if available():
         bank = SpandspDtmfBank(channels=256)
         for channel, digit, pos in bank.feed(block):   # block: int16 (256, n)
             ...
         detect_digits(signal)                           # [(digit, pos), ...]
+        tones = SpandspToneBank(channels=256)           # dtmf_rx + super_tone_rx + 2 x modem_connect_tones_rx
+        for channel, kind, value, pos in tones.feed(block):
+            ...
 
 Like Linegate's ``DetectorBank``, a feed runs every channel in ONE call into C
 (a loop over channels in the wrapper's own C code), so Python overhead does not
@@ -59,13 +66,30 @@ SPANDSP_BLOCK = 102
 _CDEF = """
 typedef struct {
     int32_t channel;
-    int32_t digit;
+    int32_t kind;     /* LGSD_KIND_*: which receiver reported */
+    int32_t code;     /* a digit's character; a tone id or code (see Python) */
     int64_t pos;
 } lgsd_event;
 
 typedef struct lgsd_bank lgsd_bank;
+typedef struct super_tone_rx_descriptor_s super_tone_rx_descriptor_t;
 
-lgsd_bank *lgsd_bank_new(int channels);
+#define LGSD_RX_DTMF 1
+#define LGSD_RX_SUPER_TONE 2
+#define LGSD_RX_CNG 4
+#define LGSD_RX_ANS 8
+#define LGSD_KIND_DTMF 0
+#define LGSD_KIND_SUPER_TONE 1
+#define LGSD_KIND_CNG 2
+#define LGSD_KIND_ANS 3
+
+/* spandsp's own descriptor builders (the bank takes ownership of the descriptor). */
+super_tone_rx_descriptor_t *super_tone_rx_make_descriptor(super_tone_rx_descriptor_t *desc);
+int super_tone_rx_add_tone(super_tone_rx_descriptor_t *desc);
+int super_tone_rx_add_element(super_tone_rx_descriptor_t *desc, int tone, int f1, int f2, int min, int max);
+int super_tone_rx_free_descriptor(super_tone_rx_descriptor_t *desc);
+
+lgsd_bank *lgsd_bank_new(int channels, int receivers, super_tone_rx_descriptor_t *desc);
 void lgsd_bank_free(lgsd_bank *b);
 void lgsd_bank_parms(lgsd_bank *b, int filter_dialtone, int twist, int reverse_twist, int threshold);
 int lgsd_bank_reserve(lgsd_bank *b, int capacity);
@@ -74,6 +98,8 @@ int lgsd_feed_ulaw(lgsd_bank *b, const uint8_t *codes, int stride, int nsamples,
 int lgsd_take(lgsd_bank *b, lgsd_event *out, int max);
 int64_t lgsd_lost(lgsd_bank *b);
 int lgsd_block_check(void);
+int lgsd_ans_check(void);
+int lgsd_monitored_frequencies(lgsd_bank *b);
 const char *lgsd_release(void);
 """
 
@@ -87,94 +113,199 @@ _SOURCE = r"""
 #define LGSD_BLOCK %(block)d
 #define LGSD_ULAW_CHUNK 512
 
+#define LGSD_RX_DTMF 1
+#define LGSD_RX_SUPER_TONE 2
+#define LGSD_RX_CNG 4
+#define LGSD_RX_ANS 8
+#define LGSD_KIND_DTMF 0
+#define LGSD_KIND_SUPER_TONE 1
+#define LGSD_KIND_CNG 2
+#define LGSD_KIND_ANS 3
+
 typedef struct {
     int32_t channel;
-    int32_t digit;
+    int32_t kind;
+    int32_t code;
     int64_t pos;
 } lgsd_event;
 
 typedef struct lgsd_bank lgsd_bank;
 
+/* What a tone receiver's callback gets: where to put the report. */
+typedef struct {
+    lgsd_bank *bank;
+    int32_t channel;
+    int32_t kind;
+} lgsd_tag;
+
 typedef struct {
     dtmf_rx_state_t rx;
     lgsd_bank *bank;
     int32_t channel;
+    super_tone_rx_state_t *st;          /* allocated by spandsp (its size depends on the descriptor) */
+    modem_connect_tones_rx_state_t *cng; /* into the bank's arrays; NULL when not run */
+    modem_connect_tones_rx_state_t *ans;
+    lgsd_tag *tags;                     /* [3]: super tone, CNG, ANS */
 } lgsd_chan;
 
 struct lgsd_bank {
     int32_t channels;
+    int32_t receivers;    /* LGSD_RX_* bits */
     int64_t samples;      /* samples fed to every channel so far */
-    int64_t now;          /* position credited to a digit reported now */
+    int64_t now;          /* position credited to a report made now */
     lgsd_event *events;
     int32_t nevents;
     int32_t capacity;
     int64_t lost;
     lgsd_chan *chans;
+    modem_connect_tones_rx_state_t *cng;
+    modem_connect_tones_rx_state_t *ans;
+    lgsd_tag *tags;
+    super_tone_rx_descriptor_t *desc;
     int16_t ulaw[256];    /* spandsp's ulaw_to_linear() as a table */
 };
+
+static void lgsd_push(lgsd_bank *b, int32_t channel, int32_t kind, int32_t code)
+{
+    if (b->nevents == b->capacity) {
+        int capacity = b->capacity ? 2 * b->capacity : 256;
+        lgsd_event *ev = realloc(b->events, (size_t) capacity * sizeof(lgsd_event));
+        if (ev == NULL) {
+            b->lost++;
+            return;
+        }
+        b->events = ev;
+        b->capacity = capacity;
+    }
+    lgsd_event *e = &b->events[b->nevents++];
+    e->channel = channel;
+    e->kind = kind;
+    e->code = code;
+    e->pos = b->now;
+}
 
 /* spandsp's digits callback: it runs inside dtmf_rx() as soon as a digit is
    confirmed, with (normally) one digit. */
 static void lgsd_on_digits(void *user_data, const char *digits, int len)
 {
     lgsd_chan *c = (lgsd_chan *) user_data;
-    lgsd_bank *b = c->bank;
-    for (int i = 0; i < len; i++) {
-        if (b->nevents < b->capacity) {
-            lgsd_event *e = &b->events[b->nevents++];
-            e->channel = c->channel;
-            e->digit = (unsigned char) digits[i];
-            e->pos = b->now;
-        } else {
-            b->lost++;
-        }
-    }
+    for (int i = 0; i < len; i++)
+        lgsd_push(c->bank, c->channel, LGSD_KIND_DTMF, (unsigned char) digits[i]);
 }
 
-static void lgsd_chan_init(lgsd_bank *b, int ch)
+/* super_tone_rx's and modem_connect_tones_rx's callback: a tone id / tone
+   type when one is recognised, -1 / MODEM_CONNECT_TONES_NONE when it ends. */
+static void lgsd_on_tone(void *user_data, int code, int level, int delay)
 {
-    lgsd_chan *c = &b->chans[ch];
-    memset(&c->rx, 0, sizeof(c->rx));
-    dtmf_rx_init(&c->rx, lgsd_on_digits, c);
-    c->bank = b;
-    c->channel = ch;
-}
-
-lgsd_bank *lgsd_bank_new(int channels)
-{
-    if (channels < 1)
-        return NULL;
-    lgsd_bank *b = calloc(1, sizeof(*b));
-    if (b == NULL)
-        return NULL;
-    b->channels = channels;
-    for (int i = 0; i < 256; i++)
-        b->ulaw[i] = ulaw_to_linear((uint8_t) i);
-    b->chans = calloc((size_t) channels, sizeof(lgsd_chan));
-    if (b->chans == NULL) {
-        free(b);
-        return NULL;
-    }
-    for (int ch = 0; ch < channels; ch++)
-        lgsd_chan_init(b, ch);
-    return b;
+    lgsd_tag *t = (lgsd_tag *) user_data;
+    (void) level;
+    (void) delay;
+    lgsd_push(t->bank, t->channel, t->kind, code);
 }
 
 void lgsd_bank_free(lgsd_bank *b)
 {
     if (b == NULL)
         return;
+    if (b->chans != NULL) {
+        for (int ch = 0; ch < b->channels; ch++)
+            if (b->chans[ch].st != NULL)
+                super_tone_rx_free(b->chans[ch].st);
+    }
+    if (b->desc != NULL)
+        super_tone_rx_free_descriptor(b->desc);
     free(b->events);
     free(b->chans);
+    free(b->cng);
+    free(b->ans);
+    free(b->tags);
     free(b);
+}
+
+/* `receivers`: LGSD_RX_* bits. `desc` (needed for, and only with,
+   LGSD_RX_SUPER_TONE) belongs to the bank from now on, even on failure. */
+lgsd_bank *lgsd_bank_new(int channels, int receivers, super_tone_rx_descriptor_t *desc)
+{
+    int bad = channels < 1 || receivers <= 0 || (receivers & ~15)
+              || ((receivers & LGSD_RX_SUPER_TONE) != 0) != (desc != NULL);
+    lgsd_bank *b = bad ? NULL : calloc(1, sizeof(*b));
+    if (b == NULL) {
+        if (desc != NULL)
+            super_tone_rx_free_descriptor(desc);
+        return NULL;
+    }
+    b->channels = channels;
+    b->receivers = receivers;
+    b->desc = desc;
+    for (int i = 0; i < 256; i++)
+        b->ulaw[i] = ulaw_to_linear((uint8_t) i);
+    b->chans = calloc((size_t) channels, sizeof(lgsd_chan));
+    if (b->chans == NULL)
+        goto fail;
+    if (receivers & (LGSD_RX_SUPER_TONE | LGSD_RX_CNG | LGSD_RX_ANS)) {
+        b->tags = calloc((size_t) channels * 3, sizeof(lgsd_tag));
+        if (b->tags == NULL)
+            goto fail;
+    }
+    if (receivers & LGSD_RX_CNG) {
+        b->cng = calloc((size_t) channels, sizeof(modem_connect_tones_rx_state_t));
+        if (b->cng == NULL)
+            goto fail;
+    }
+    if (receivers & LGSD_RX_ANS) {
+        b->ans = calloc((size_t) channels, sizeof(modem_connect_tones_rx_state_t));
+        if (b->ans == NULL)
+            goto fail;
+    }
+    for (int ch = 0; ch < channels; ch++) {
+        lgsd_chan *c = &b->chans[ch];
+        c->bank = b;
+        c->channel = ch;
+        if (receivers & LGSD_RX_DTMF)
+            dtmf_rx_init(&c->rx, lgsd_on_digits, c);
+        if (b->tags != NULL) {
+            c->tags = &b->tags[3 * ch];
+            for (int k = 0; k < 3; k++) {
+                c->tags[k].bank = b;
+                c->tags[k].channel = ch;
+                c->tags[k].kind = LGSD_KIND_SUPER_TONE + k;
+            }
+        }
+        if (receivers & LGSD_RX_SUPER_TONE) {
+            c->st = super_tone_rx_init(NULL, desc, lgsd_on_tone, &c->tags[0]);
+            if (c->st == NULL)
+                goto fail;
+        }
+        if (receivers & LGSD_RX_CNG) {
+            c->cng = &b->cng[ch];
+            modem_connect_tones_rx_init(c->cng, MODEM_CONNECT_TONES_FAX_CNG, lgsd_on_tone, &c->tags[1]);
+        }
+        if (receivers & LGSD_RX_ANS) {
+            c->ans = &b->ans[ch];
+            modem_connect_tones_rx_init(c->ans, MODEM_CONNECT_TONES_ANSAM_PR, lgsd_on_tone, &c->tags[2]);
+        }
+    }
+    return b;
+fail:
+    lgsd_bank_free(b);
+    return NULL;
+}
+
+int lgsd_monitored_frequencies(lgsd_bank *b)
+{
+    return b->desc ? b->desc->monitored_frequencies : 0;
 }
 
 void lgsd_bank_parms(lgsd_bank *b, int filter_dialtone, int twist, int reverse_twist, int threshold)
 {
+    if (!(b->receivers & LGSD_RX_DTMF))
+        return;
     for (int ch = 0; ch < b->channels; ch++)
         dtmf_rx_parms(&b->chans[ch].rx, filter_dialtone, twist, reverse_twist, threshold);
 }
 
+/* Room for `capacity` events before the next feed (the buffer also grows
+   while feeding; this only saves the reallocations). */
 int lgsd_bank_reserve(lgsd_bank *b, int capacity)
 {
     if (capacity <= b->capacity)
@@ -187,22 +318,37 @@ int lgsd_bank_reserve(lgsd_bank *b, int capacity)
     return 0;
 }
 
+/* Every receiver of the channel on the same `n` samples, as an application
+   runs them on a frame. */
+static inline void lgsd_run(lgsd_bank *b, lgsd_chan *c, const int16_t *x, int n)
+{
+    int rx = b->receivers;
+    if (rx & LGSD_RX_DTMF)
+        dtmf_rx(&c->rx, x, n);
+    if (rx & LGSD_RX_SUPER_TONE)
+        super_tone_rx(c->st, x, n);
+    if (rx & LGSD_RX_CNG)
+        modem_connect_tones_rx(c->cng, x, n);
+    if (rx & LGSD_RX_ANS)
+        modem_connect_tones_rx(c->ans, x, n);
+}
+
 /* One channel, `n` samples that start `offset` samples into this feed. */
 static void lgsd_feed_channel(lgsd_bank *b, lgsd_chan *c, const int16_t *x, int n, int offset, int exact)
 {
-    if (!exact) {
+    if (!exact || !(b->receivers & LGSD_RX_DTMF)) {
         b->now = b->samples + offset + n;
-        dtmf_rx(&c->rx, x, n);
+        lgsd_run(b, c, x, n);
         return;
     }
-    /* Cut at spandsp's block edges: a digit reported during a call was
+    /* Cut at spandsp's DTMF block edges: a digit reported during a call was
        confirmed by the block that ends where the call ends. */
     int done = 0;
     while (done < n) {
         int room = LGSD_BLOCK - c->rx.current_sample;
         int len = (n - done < room) ? n - done : room;
         b->now = b->samples + offset + done + len;
-        dtmf_rx(&c->rx, x + done, len);
+        lgsd_run(b, c, x + done, len);
         done += len;
     }
 }
@@ -216,7 +362,8 @@ int lgsd_feed_s16(lgsd_bank *b, const int16_t *samples, int stride, int nsamples
 }
 
 /* spandsp takes 16-bit linear only: decode with its own G.711 (through a
-   table, as a careful application on spandsp would), a chunk at a time. */
+   table, as a careful application on spandsp would), a chunk at a time,
+   once per channel for all its receivers. */
 int lgsd_feed_ulaw(lgsd_bank *b, const uint8_t *codes, int stride, int nsamples, int exact)
 {
     int16_t buf[LGSD_ULAW_CHUNK];
@@ -258,6 +405,17 @@ int lgsd_block_check(void)
     dtmf_rx_init(&s, NULL, NULL);
     dtmf_rx(&s, zeros, 250);
     return s.current_sample == 250 %% LGSD_BLOCK;
+}
+
+/* The tone type an ANSam/PR receiver runs as: spandsp treats ANS_PR, ANSAM
+   and ANSAM_PR alike on receive (as MODEM_CONNECT_TONES_ANS), reporting
+   which of them it heard. */
+int lgsd_ans_check(void)
+{
+    modem_connect_tones_rx_state_t s;
+    memset(&s, 0, sizeof(s));
+    modem_connect_tones_rx_init(&s, MODEM_CONNECT_TONES_ANSAM_PR, NULL, NULL);
+    return s.tone_type;
 }
 
 const char *lgsd_release(void)
@@ -360,7 +518,64 @@ def _require():
     return _state["ffi"], lib
 
 
-class SpandspDtmfBank:
+class _Bank:
+    """A bank of spandsp receivers (``receivers``: LGSD_RX_* bits) fed in lock
+    step, one C call per feed; subclasses turn the raw events into reports."""
+
+    def __init__(self, channels, encoding, exact, receivers, desc=None):
+        ffi, lib = _require()
+        if not isinstance(channels, (int, np.integer)) or channels < 1:
+            if desc is not None:
+                lib.super_tone_rx_free_descriptor(desc)
+            raise ValueError(f"channels must be a positive integer, not {channels!r}")
+        if encoding not in ("linear", "ulaw"):
+            if desc is not None:
+                lib.super_tone_rx_free_descriptor(desc)
+            raise ValueError(f"encoding={encoding!r}: one of linear, ulaw")
+        self.channels = int(channels)
+        self.encoding = encoding
+        self.exact = bool(exact)
+        self._dtype = np.int16 if encoding == "linear" else np.uint8
+        self._feed = lib.lgsd_feed_s16 if encoding == "linear" else lib.lgsd_feed_ulaw
+        self._ctype = "int16_t *" if encoding == "linear" else "uint8_t *"
+        self._lib, self._ffi = lib, ffi
+        bank = lib.lgsd_bank_new(self.channels, receivers, ffi.NULL if desc is None else desc)  # owns desc
+        if bank == ffi.NULL:
+            raise MemoryError(f"cannot allocate {self.channels} spandsp receivers")
+        self._bank = ffi.gc(bank, lib.lgsd_bank_free)
+        self._out = ffi.new("lgsd_event[]", 64)
+        self.samples = 0
+
+    def _feed_raw(self, block):
+        """Feed the next samples of every channel; the raw events (a cdata slice)."""
+        if type(block) is not np.ndarray:
+            block = np.asarray(block)
+        if block.ndim == 1 and self.channels == 1:
+            block = block[np.newaxis, :]
+        if block.ndim != 2 or block.shape[0] != self.channels:
+            raise ValueError(f"block must have shape ({self.channels}, samples), not {block.shape}")
+        if block.dtype != self._dtype:
+            raise ValueError(f"block dtype must be {np.dtype(self._dtype).name} for "
+                             f"encoding={self.encoding!r}, not {block.dtype}")
+        if not block.flags.c_contiguous:
+            block = np.ascontiguousarray(block)
+        nsamples = block.shape[1]
+        if nsamples == 0:
+            return ()
+        count = self._feed(self._bank, self._ffi.cast(self._ctype, self._ffi.from_buffer(block)),
+                           nsamples, nsamples, int(self.exact))
+        self.samples += nsamples
+        if self._lib.lgsd_lost(self._bank):
+            raise MemoryError("spandsp events were lost: cannot grow the event buffer")
+        if count == 0:
+            return ()
+        if count > len(self._out):
+            self._out = self._ffi.new("lgsd_event[]", count)
+        n = self._lib.lgsd_take(self._bank, self._out, count)
+        return self._out[0:n]
+
+
+class SpandspDtmfBank(_Bank):
     """``channels`` spandsp DTMF receivers fed in lock step, one C call per feed.
 
     ``encoding`` is ``"linear"`` (int16 blocks) or ``"ulaw"`` (uint8 G.711
@@ -372,61 +587,124 @@ class SpandspDtmfBank:
     def __init__(self, channels: int, *, encoding: str = "linear", exact: bool = True,
                  filter_dialtone: bool | None = None, twist: int | None = None,
                  reverse_twist: int | None = None, threshold: int | None = None):
-        ffi, lib = _require()
-        if not isinstance(channels, (int, np.integer)) or channels < 1:
-            raise ValueError(f"channels must be a positive integer, not {channels!r}")
-        if encoding not in ("linear", "ulaw"):
-            raise ValueError(f"encoding={encoding!r}: one of linear, ulaw")
-        self.channels = int(channels)
-        self.encoding = encoding
-        self.exact = bool(exact)
-        self._dtype = np.int16 if encoding == "linear" else np.uint8
-        self._feed = lib.lgsd_feed_s16 if encoding == "linear" else lib.lgsd_feed_ulaw
-        self._ctype = "int16_t *" if encoding == "linear" else "uint8_t *"
-        self._lib, self._ffi = lib, ffi
-        bank = lib.lgsd_bank_new(self.channels)
-        if bank == ffi.NULL:
-            raise MemoryError(f"cannot allocate {self.channels} spandsp receivers")
-        self._bank = ffi.gc(bank, lib.lgsd_bank_free)
+        super().__init__(channels, encoding, exact, _require()[1].LGSD_RX_DTMF)
         if any(v is not None for v in (filter_dialtone, twist, reverse_twist, threshold)):
-            lib.lgsd_bank_parms(
+            self._lib.lgsd_bank_parms(
                 self._bank,
                 -1 if filter_dialtone is None else int(bool(filter_dialtone)),
                 -1 if twist is None else int(twist),
                 -1 if reverse_twist is None else int(reverse_twist),
                 -99 if threshold is None else int(threshold))
-        self._out = ffi.new("lgsd_event[]", 64)
-        self.samples = 0
 
     def feed(self, block) -> list[SpandspDigit]:
         """Feed the next samples of every channel; returns the digits reported."""
-        block = np.asarray(block)
-        if block.ndim == 1 and self.channels == 1:
-            block = block[np.newaxis, :]
-        if block.ndim != 2 or block.shape[0] != self.channels:
-            raise ValueError(f"block must have shape ({self.channels}, samples), not {block.shape}")
-        if block.dtype != self._dtype:
-            raise ValueError(f"block dtype must be {np.dtype(self._dtype).name} for "
-                             f"encoding={self.encoding!r}, not {block.dtype}")
-        block = np.ascontiguousarray(block)
-        nsamples = block.shape[1]
-        if nsamples == 0:
-            return []
-        # A new digit needs two fresh blocks, so at most one per 204 samples.
-        bound = self.channels * (nsamples // (2 * SPANDSP_BLOCK) + 2)
-        if self._lib.lgsd_bank_reserve(self._bank, bound) < 0:
-            raise MemoryError("cannot grow the spandsp event buffer")
-        count = self._feed(self._bank, self._ffi.cast(self._ctype, self._ffi.from_buffer(block)),
-                           nsamples, nsamples, int(self.exact))
-        self.samples += nsamples
-        if self._lib.lgsd_lost(self._bank):
-            raise RuntimeError("spandsp digit events were lost (event buffer bound is wrong)")
-        if count == 0:
-            return []
-        if count > len(self._out):
-            self._out = self._ffi.new("lgsd_event[]", count)
-        n = self._lib.lgsd_take(self._bank, self._out, count)
-        return [SpandspDigit(int(e.channel), chr(e.digit), int(e.pos)) for e in self._out[0:n]]
+        return [SpandspDigit(int(e.channel), chr(e.code), int(e.pos)) for e in self._feed_raw(block)]
+
+
+# --- call progress and fax/modem tones ---------------------------------------
+
+class SuperTone(NamedTuple):
+    """A tone pattern for spandsp's ``super_tone_rx``: ``elements`` are
+    ``(f1, f2, min_ms, max_ms)`` as ``super_tone_rx_add_element`` takes them
+    (f = 0: none, so (0, 0, ...) is a silence; max_ms = 0: no upper limit)."""
+
+    name: str
+    elements: tuple[tuple[int, int, int, int], ...]
+
+
+# The German set, as a FreeSWITCH user would configure mod_spandsp: the tones
+# of FreeSWITCH's vanilla spandsp.conf.xml, descriptor "49" (Germany: CED,
+# SIT, reorder, busy; it writes the SIT's first tone as 900 Hz, E.180 and
+# Asterisk's [de] "info" say 950 Hz, used here), plus the dial tone and
+# ringback that descriptor lacks, from Asterisk's [de] indications (425 Hz
+# continuous; 425 Hz 1 s on / 4 s off) converted with the rule of spandsp's
+# own tests/super_tone_rx_tests.c for its XML tone sets: a timed element of
+# L ms gets min L*0.9-30, max L*1.1+30; a continuous one min 700, max 0.
+# Five Goertzel filters in all: 425, 950, 1400, 1800 and 2100 Hz.
+CPT_TONES_DE = (
+    SuperTone("ced", ((2100, 0, 500, 0),)),
+    SuperTone("sit", ((950, 0, 256, 400), (1400, 0, 256, 400), (1800, 0, 256, 400))),
+    SuperTone("congestion", ((425, 0, 224, 272), (0, 0, 224, 272))),
+    SuperTone("busy", ((425, 0, 464, 516), (0, 0, 464, 516))),
+    SuperTone("dial", ((425, 0, 700, 0),)),
+    SuperTone("ringback", ((425, 0, 870, 1130), (0, 0, 3570, 4430))),
+)
+
+# modem_connect_tones_rx's tone types (spandsp/modem_connect_tones.h).
+MODEM_CONNECT_TONES = {0: None, 1: "CNG", 2: "ANS", 3: "ANS_PR", 4: "ANSAM", 5: "ANSAM_PR",
+                       6: "FAX_PREAMBLE", 8: "BELL_ANS", 9: "CALLING_TONE"}
+RECEIVERS = ("dtmf", "super_tone", "cng", "ansam_pr")
+
+
+class SpandspEvent(NamedTuple):
+    """A report of one of spandsp's receivers on a channel.
+
+    ``kind`` is the receiver: "dtmf" (``value`` the digit), "super_tone"
+    (``value`` the tone's name, None when the tone it reported has stopped),
+    "cng" and "ansam_pr" (``value`` the tone type spandsp reports, e.g. "CNG",
+    "ANSAM_PR", "ANS"; None when it stopped). ``pos``: samples of the channel
+    consumed when it was reported."""
+
+    channel: int
+    kind: str
+    value: str | None
+    pos: int
+
+
+class SpandspToneBank(_Bank):
+    """Every channel runs spandsp's ``dtmf_rx``, ``super_tone_rx`` (with
+    ``tones``, CPT_TONES_DE by default) and two ``modem_connect_tones_rx``
+    (MODEM_CONNECT_TONES_FAX_CNG and MODEM_CONNECT_TONES_ANSAM_PR) on the same
+    samples, one C call per feed for all channels; ``receivers`` picks a
+    subset (names of RECEIVERS). All receivers are at spandsp's defaults.
+
+    Mu-law is decoded once per channel and block (a table of spandsp's
+    ``ulaw_to_linear``) and the linear samples go to every receiver. With
+    ``exact=False`` (the default here, as an application calls them) each
+    receiver gets one call per channel per feed and a report's position is
+    the end of the fed block.
+    """
+
+    def __init__(self, channels: int, *, encoding: str = "linear", exact: bool = False,
+                 receivers=RECEIVERS, tones=CPT_TONES_DE):
+        ffi, lib = _require()
+        receivers = tuple(dict.fromkeys((receivers,) if isinstance(receivers, str) else receivers))
+        unknown = [r for r in receivers if r not in RECEIVERS]
+        if unknown or not receivers:
+            raise ValueError(f"receivers={receivers!r}: a non-empty subset of {', '.join(RECEIVERS)}")
+        bits = {"dtmf": lib.LGSD_RX_DTMF, "super_tone": lib.LGSD_RX_SUPER_TONE,
+                "cng": lib.LGSD_RX_CNG, "ansam_pr": lib.LGSD_RX_ANS}
+        self.receivers = receivers
+        self.tones = tuple(tones) if "super_tone" in receivers else ()
+        desc = ffi.NULL
+        if self.tones:
+            desc = lib.super_tone_rx_make_descriptor(ffi.NULL)
+            if desc == ffi.NULL:
+                raise MemoryError("cannot allocate a super_tone_rx descriptor")
+            for tone in self.tones:
+                tone_id = lib.super_tone_rx_add_tone(desc)
+                for f1, f2, lo, hi in tone.elements:
+                    lib.super_tone_rx_add_element(desc, tone_id, int(f1), int(f2), int(lo), int(hi))
+        elif "super_tone" in receivers:
+            raise ValueError("super_tone needs at least one tone")
+        super().__init__(channels, encoding, exact, sum(bits[r] for r in receivers),
+                         None if desc == ffi.NULL else desc)
+        self.monitored_frequencies = lib.lgsd_monitored_frequencies(self._bank)
+        names = [t.name for t in self.tones]
+        kinds = ["dtmf", "super_tone", "cng", "ansam_pr"]
+        self._namers = (
+            lambda code: chr(code),
+            lambda code: names[code] if 0 <= code < len(names) else None,
+            MODEM_CONNECT_TONES.get,
+            MODEM_CONNECT_TONES.get,
+        )
+        self._kinds = kinds
+
+    def feed(self, block) -> list[SpandspEvent]:
+        """Feed the next samples of every channel; returns the reports."""
+        kinds, namers = self._kinds, self._namers
+        return [SpandspEvent(int(e.channel), kinds[e.kind], namers[e.kind](e.code), int(e.pos))
+                for e in self._feed_raw(block)]
 
 
 def detect_digits(signal, *, encoding: str = "linear", **parms) -> list[tuple[str, int]]:
