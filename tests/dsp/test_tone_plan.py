@@ -301,6 +301,11 @@ def bad(tmp_path, text, *fragments, name="zz.toml"):
     return info.value
 
 
+def test_levels_of_bursts_are_read(tmp_path):
+    plan = parse_plan_file(write(tmp_path, GOOD.replace("[tones]", "levels_db = { busy = [-10, 0] }\n[tones]")))
+    assert plan.levels_db["busy"] == (-10.0, 0.0)
+
+
 def test_a_good_file_parses(tmp_path):
     plan = parse_plan_file(write(tmp_path, GOOD))
     assert plan.country == "zz" and list(plan.tones) == ["dial", "ringback", "busy"]
@@ -342,6 +347,13 @@ def test_a_good_file_parses(tmp_path):
     (GOOD.replace('dial = "425"', 'dial = "425"\ndial = "400"'), ["not valid TOML"]),
     ("this is not toml at all", ["not valid TOML"]),
     (GOOD.encode() + b'# caf\xe9\n', ["not UTF-8", "0xe9"]),
+    (GOOD.replace("[tones]", "levels_db = { busy = [0, -10, 0] }\n[tones]"),
+     ["levels_db.busy", "array of 2 numbers"]),
+    (GOOD.replace("[tones]", "levels_db = { busy = [0, 5] }\n[tones]"), ["levels_db.busy[1] = 5", "-40..0"]),
+    (GOOD.replace("[tones]", 'levels_db = { busy = [0, "x"] }\n[tones]'), ["levels_db.busy[1]", "number"]),
+    (GOOD.replace("[tones]", "levels_db = { congestion = [0, 0] }\n[tones]"),
+     ["levels_db.congestion", "no tone 'congestion'"]),
+    (GOOD.replace("[tones]", "levels_db = 3\n[tones]"), ["levels_db = 3", "must be a table"]),
 ])
 def test_bad_files_name_the_file_and_the_field(tmp_path, text, fragments):
     bad(tmp_path, text, *fragments)
