@@ -64,6 +64,8 @@ static const float HI_HZ[NH] = {950.0f, 1400.0f, 1800.0f};
 #define SAME_TONE_SHARE 0.5f
 /* Durations and levels are judged only on segments at least this long. */
 #define MIN_JUDGED_BLOCKS 8
+/* The matcher's longest wait while a segment grows (next_check). */
+#define RECHECK_SAMPLES (16 * M)
 
 void lg_cpt_params_default(lg_cpt_params *p)
 {
@@ -119,6 +121,11 @@ int lg_cpt_desc_init(lg_cpt_desc *d, const lg_cpt_params *p)
         d->x_rot_im[b] = (float)sin(-w * (M - 1));
         d->w_rot_re[b] = (float)cos(-w * M);
         d->w_rot_im[b] = (float)sin(-w * M);
+        /* on the window's DFT grid the rotation repeats every W sub-blocks */
+        for (int slot = 0; slot < W && b < NL; slot++) {
+            d->slot_rot_re[slot][b] = (float)cos(-w * M * slot);
+            d->slot_rot_im[slot][b] = (float)sin(-w * M * slot);
+        }
     }
     float peak = lg_dbm0_to_peak(p->min_level_dbm0);
     d->min_power = 0.5f * peak * peak;
@@ -133,6 +140,41 @@ int lg_cpt_desc_init(lg_cpt_desc *d, const lg_cpt_params *p)
     d->dial_min_blocks = ms_to_blocks(p->dial_min_ms);
     d->count = 0;
     return LG_OK;
+}
+
+/* Whether two cadences are matched alike (class and country aside). */
+static int same_shape(const lg_cpt_cadence *a, const lg_cpt_cadence *b)
+{
+    if (a->steps != b->steps || a->cyclic != b->cyclic)
+        return 0;
+    for (int s = 0; s < a->steps; s++)
+        if (a->ms[s] != b->ms[s] || a->freq[s][0] != b->freq[s][0] || a->freq[s][1] != b->freq[s][1] ||
+            a->gain_db[s] != b->gain_db[s] || a->am_hz[s] != b->am_hz[s])
+            return 0;
+    return 1;
+}
+
+static int has_tone(const lg_cpt_cadence *c, float f0, float f1, float am)
+{
+    for (int s = 0; s < c->steps; s++)
+        if (c->freq[s][0] > 0.0f && c->freq[s][0] == f0 && c->freq[s][1] == f1 && c->am_hz[s] == am)
+            return 1;
+    return 0;
+}
+
+/* Whether two cyclic cadences sound the same tones (in whatever order and
+ * timing); once-only ones (SIT) are each their own. */
+static int same_tones(const lg_cpt_cadence *a, const lg_cpt_cadence *b)
+{
+    if (!a->cyclic || !b->cyclic)
+        return 0;
+    for (int s = 0; s < a->steps; s++)
+        if (a->freq[s][0] > 0.0f && !has_tone(b, a->freq[s][0], a->freq[s][1], a->am_hz[s]))
+            return 0;
+    for (int s = 0; s < b->steps; s++)
+        if (b->freq[s][0] > 0.0f && !has_tone(a, b->freq[s][0], b->freq[s][1], b->am_hz[s]))
+            return 0;
+    return 1;
 }
 
 int lg_cpt_add_cadence(lg_cpt_desc *d, const lg_cpt_cadence *c)
@@ -159,7 +201,26 @@ int lg_cpt_add_cadence(lg_cpt_desc *d, const lg_cpt_cadence *c)
     }
     if (tones == 0)
         return LG_E_RANGE;
-    d->cadences[d->count] = *c;
+    int k = d->count;
+    d->cadences[k] = *c;
+    d->next_in_shape[k] = -1;
+    int shape = 0;
+    while (shape < d->nshapes && !same_shape(&d->cadences[d->shape_rep[shape]], c))
+        shape++;
+    if (shape == d->nshapes) {
+        d->shape_rep[shape] = d->shape_last[shape] = k;
+        int tones = 0;
+        while (tones < d->ntones && !same_tones(&d->cadences[d->shape_rep[d->tones_rep[tones]]], c))
+            tones++;
+        if (tones == d->ntones)
+            d->tones_rep[d->ntones++] = shape;
+        d->shape_tones[shape] = tones;
+        d->nshapes++;
+    } else {
+        d->next_in_shape[d->shape_last[shape]] = k;
+        d->shape_last[shape] = k;
+    }
+    d->shape_of[k] = shape;
     return d->count++;
 }
 
@@ -310,6 +371,7 @@ typedef struct {
     float err;      /* mean relative duration error */
     float ferr;     /* mean relative frequency error */
     int align;      /* step of the segment under way */
+    int32_t expires; /* length of the segment under way (samples) beyond which no alignment fits */
 } match_result;
 
 /* The observed pattern: the kept segments and the one under way. */
@@ -327,20 +389,17 @@ static int step_is_on(const lg_cpt_cadence *c, int s)
 
 static match_result match_at(const lg_cpt_desc *d, const lg_cpt_cadence *c, const observed *o, int a)
 {
-    match_result r = {0, 0, 0, 0.0f, 0.0f, a};
+    match_result r = {0, 0, 0, 0.0f, 0.0f, a, INT32_MAX};
     int L = c->steps;
     float err = 0.0f, ferr = 0.0f;
     int nf = 0;
     float lvl_min = 1e9f, lvl_max = -1e9f;
-    for (int i = o->n - 1; i >= 0; i--) {
-        int back = o->n - 1 - i;
-        int s;
-        if (c->cyclic) {
-            s = ((a - back) % L + L) % L;
-        } else {
-            s = a - back;
-            if (s < 0)
+    /* newest segment first, stepping back through the cadence from step a */
+    for (int i = o->n - 1, s = a; i >= 0; i--, s--) {
+        if (s < 0) {
+            if (!c->cyclic)
                 break; /* what came before a once-only tone does not matter */
+            s = L - 1;
         }
         const lg_cpt_segment *g = &o->seg[i];
         int on = g->on != 0;
@@ -386,6 +445,8 @@ static match_result match_at(const lg_cpt_desc *d, const lg_cpt_cadence *c, cons
         if (bound) {
             if (dur_ms > limit * BOUND_SLACK)
                 return r;
+            if (ongoing)
+                r.expires = (int32_t)(limit * BOUND_SLACK * (LG_SAMPLE_RATE / 1000)) + 1;
             continue;
         }
         float e = fabsf(dur_ms - ms) / ms;
@@ -408,16 +469,29 @@ static match_result match_at(const lg_cpt_desc *d, const lg_cpt_cadence *c, cons
 static match_result match_cadence(const lg_cpt_desc *d, const lg_cpt_cadence *c, const observed *o)
 {
     match_result best = {0};
+    int32_t expires = INT32_MAX;
     for (int a = 0; a < c->steps; a++) {
         match_result r = match_at(d, c, o, a);
         if (!r.valid)
             continue;
+        expires = r.expires < expires ? r.expires : expires;
         /* Prefer the alignment that explains more, then fits better. */
         if (!best.valid || r.complete > best.complete ||
             (r.complete == best.complete && r.err + FREQ_WEIGHT * r.ferr < best.err + FREQ_WEIGHT * best.ferr))
             best = r;
     }
+    best.expires = expires;
     return best;
+}
+
+/* How much of a ringback cadence's long pause names it. */
+static int ringback_pause_ms(const lg_cpt_cadence *c)
+{
+    int longest = 0;
+    for (int s = 0; s < c->steps; s++)
+        if (!step_is_on(c, s) && c->ms[s] > longest)
+            longest = c->ms[s];
+    return longest * 3 / 4 < RINGBACK_PAUSE_MS ? longest * 3 / 4 : RINGBACK_PAUSE_MS;
 }
 
 /* Enough of the pattern to name the class (cpt.h). */
@@ -439,13 +513,8 @@ static int enough(const lg_cpt_desc *d, const lg_cpt_cadence *c, const match_res
             return 0;
         /* Its long pause tells ringback from the rest: under way long enough,
          * or a whole cycle heard. */
-        int longest = 0;
-        for (int s = 0; s < c->steps; s++)
-            if (!step_is_on(c, s) && c->ms[s] > longest)
-                longest = c->ms[s];
-        int need = longest * 3 / 4 < RINGBACK_PAUSE_MS ? longest * 3 / 4 : RINGBACK_PAUSE_MS;
         float now_ms = (float)now->length * (1000.0f / LG_SAMPLE_RATE);
-        return r->complete >= c->steps || (o->n >= 2 && !now->on && now_ms >= need);
+        return r->complete >= c->steps || (o->n >= 2 && !now->on && now_ms >= ringback_pause_ms(c));
     }
     case LG_CPT_BUSY:
     case LG_CPT_CONGESTION:
@@ -458,13 +527,62 @@ static int enough(const lg_cpt_desc *d, const lg_cpt_cadence *c, const match_res
     return 0;
 }
 
+/* Match results of one observation, per shape, computed when first asked. */
+typedef struct {
+    const lg_cpt_segment *tone_ref;  /* the newest on-segment whose tone is measured, or NULL */
+    match_result r[LG_CPT_MAX_CADENCES];
+    uint8_t done[LG_CPT_MAX_CADENCES];       /* per shape */
+    uint8_t tones_seen[LG_CPT_MAX_CADENCES]; /* per set of tones: 0 not yet, 1 fits, 2 does not */
+} match_memo;
+
+static void memo_init(match_memo *memo, const lg_cpt_desc *d, const observed *o)
+{
+    memset(memo->done, 0, (size_t)d->nshapes);
+    memset(memo->tones_seen, 0, (size_t)d->ntones);
+    memo->tone_ref = NULL;
+    for (int i = o->n - 1; i >= 0 && !memo->tone_ref; i--)
+        if (o->seg[i].on && o->seg[i].length >= 3 * M)
+            memo->tone_ref = &o->seg[i];
+}
+
+/* Whether the tone heard last can be one of a shape's: a cyclic cadence is
+ * matched against every segment heard, so if none of its steps' tones is
+ * that one, no alignment fits. */
+static int tones_fit(const lg_cpt_desc *d, match_memo *memo, int shape)
+{
+    const lg_cpt_cadence *c = &d->cadences[d->shape_rep[shape]];
+    if (!memo->tone_ref || !c->cyclic)
+        return 1;
+    int t = d->shape_tones[shape];
+    if (!memo->tones_seen[t]) {
+        int fits = 0;
+        for (int s = 0; s < c->steps && !fits; s++)
+            fits = step_is_on(c, s) && freq_error(d, memo->tone_ref, c, s) >= 0.0f;
+        memo->tones_seen[t] = fits ? 1 : 2;
+    }
+    return memo->tones_seen[t] == 1;
+}
+
+static const match_result *memo_match(const lg_cpt_desc *d, const observed *o, match_memo *memo, int shape)
+{
+    if (!memo->done[shape]) {
+        if (tones_fit(d, memo, shape)) {
+            memo->r[shape] = match_cadence(d, &d->cadences[d->shape_rep[shape]], o);
+        } else {
+            memset(&memo->r[shape], 0, sizeof(memo->r[shape]));
+        }
+        memo->done[shape] = 1;
+    }
+    return &memo->r[shape];
+}
+
 typedef struct {
     int cls;          /* 0: undecided */
     int cadence;      /* best cadence of that class */
     float confidence;
 } verdict;
 
-static verdict judge(const lg_cpt_desc *d, const observed *o, int country)
+static verdict judge(const lg_cpt_desc *d, const observed *o, int country, match_memo *memo)
 {
     verdict v = {0, -1, 0.0f};
     /* Two passes: the channel's country first, then everyone's. */
@@ -476,23 +594,25 @@ static verdict judge(const lg_cpt_desc *d, const observed *o, int country)
             best[k] = -1;
             best_score[k] = 1e9f;
         }
-        for (int k = 0; k < d->count; k++) {
-            const lg_cpt_cadence *c = &d->cadences[k];
-            if (pass == 0 && c->country != country)
-                continue;
-            match_result r = match_cadence(d, c, o);
-            if (!r.valid)
-                continue;
-            any = 1;
-            if (!enough(d, c, &r, o)) {
-                insufficient |= 1 << c->cls;
-                continue;
-            }
-            float score = r.err + FREQ_WEIGHT * r.ferr;
-            votes[c->cls]++;
-            if (score < best_score[c->cls]) {
-                best[c->cls] = k;
-                best_score[c->cls] = score;
+        for (int shape = 0; shape < d->nshapes; shape++) {
+            const match_result *r = NULL;
+            for (int k = d->shape_rep[shape]; k >= 0; k = d->next_in_shape[k]) {
+                const lg_cpt_cadence *c = &d->cadences[k];
+                if (pass == 0 && c->country != country)
+                    continue;
+                if (!r && !(r = memo_match(d, o, memo, shape))->valid)
+                    break;
+                any = 1;
+                if (!enough(d, c, r, o)) {
+                    insufficient |= 1 << c->cls;
+                    continue;
+                }
+                float score = r->err + FREQ_WEIGHT * r->ferr;
+                votes[c->cls]++;
+                if (score < best_score[c->cls]) {
+                    best[c->cls] = k;
+                    best_score[c->cls] = score;
+                }
             }
         }
         if (!any)
@@ -644,6 +764,33 @@ static void end_pattern(lg_cpt_state *st, int channel, int64_t at, lg_event_sink
     }
 }
 
+/* The length of the segment under way at which the matcher's answer may
+ * change: a cadence that fits now stops fitting, or a threshold of enough()
+ * or match_at() is passed. Later segments re-run it anyway; the measured
+ * level and frequencies of the segment under way settle as it grows, so it
+ * is re-run at least every RECHECK_SAMPLES. */
+static int32_t next_check(const lg_cpt_desc *d, const observed *o, const match_memo *memo)
+{
+    int32_t now = o->seg[o->n - 1].length;
+    int32_t next = now + RECHECK_SAMPLES;
+#define LG_CPT_SOONER(x) do { int32_t t_ = (x); if (t_ > now && t_ < next) next = t_; } while (0)
+    LG_CPT_SOONER(3 * M);
+    LG_CPT_SOONER(MIN_JUDGED_BLOCKS * M);
+    LG_CPT_SOONER(19 * M);
+    LG_CPT_SOONER(RINGBACK_MIN_BURST_MS * (LG_SAMPLE_RATE / 1000));
+    LG_CPT_SOONER(d->dial_min_blocks * M);
+    for (int shape = 0; shape < d->nshapes; shape++) {
+        if (!memo->done[shape] || !memo->r[shape].valid)
+            continue;
+        LG_CPT_SOONER(memo->r[shape].expires);
+        const lg_cpt_cadence *c = &d->cadences[d->shape_rep[shape]];
+        if (c->cls == LG_CPT_RINGBACK)
+            LG_CPT_SOONER(ringback_pause_ms(c) * (LG_SAMPLE_RATE / 1000));
+    }
+#undef LG_CPT_SOONER
+    return next;
+}
+
 /* Runs the matcher on what the channel has heard and reports a new class,
  * or the end of the one reported when nothing of its class fits any more. */
 static void evaluate(const lg_cpt_desc *d, lg_cpt_state *st, int64_t now, int final, int channel,
@@ -658,16 +805,23 @@ static void evaluate(const lg_cpt_desc *d, lg_cpt_state *st, int64_t now, int fi
     o.first_is_bound = 1; /* the first burst heard may have begun before */
     if (st->nhist == 0 && !st->cur_on)
         return;
-    verdict v = judge(d, &o, st->country);
+    match_memo memo;
+    memo_init(&memo, d, &o);
+    verdict v = judge(d, &o, st->country, &memo);
     if (st->value && v.cls != st->value) {
         /* Still consistent with the class reported? then keep it. */
         int still = 0;
         for (int k = 0; k < d->count && !still; k++)
-            if (d->cadences[k].cls == st->value && match_cadence(d, &d->cadences[k], &o).valid)
+            if (d->cadences[k].cls == st->value && memo_match(d, &o, &memo, d->shape_of[k])->valid)
                 still = 1;
         if (still)
             return;
+        /* The segment under way broke the pattern: what came before it is
+         * done with, and must not name the same pattern again. */
         end_pattern(st, channel, st->cur_start, sink);
+        st->nhist = 0;
+        st->next_check = 0;
+        return;
     }
     if (v.cls && !st->value) {
         st->value = v.cls;
@@ -675,6 +829,7 @@ static void evaluate(const lg_cpt_desc *d, lg_cpt_state *st, int64_t now, int fi
         st->value_start = o.seg[0].start;
         emit(sink, channel, v.cls, LG_EVENT_BEGIN, st->value_start, -1, v.confidence, v.cadence);
     }
+    st->next_check = next_check(d, &o, &memo);
 }
 
 /* Closes the segment under way at `at` and starts one of kind `on`. */
@@ -864,12 +1019,8 @@ static void on_frame(const lg_cpt_desc *d, lg_cpt_state *st, const frame_view *f
     /* What has been heard of the segment under way: up to the centre of
      * the last frame, or to where a change began that is not confirmed yet. */
     int64_t heard = st->pend_blocks > 0 ? st->pend_start : end - (st->cur_on >= 2 ? M / 2 : WN / 2);
-    if (changed) {
+    if (changed || ((st->nhist > 0 || st->cur_on) && heard - st->cur_start >= st->next_check))
         evaluate(d, st, heard, 0, channel, sink);
-    } else if ((st->nhist > 0 || st->cur_on) && (st->frames & 3) == 0) {
-        /* The segment under way grows: bounds may rule cadences out. */
-        evaluate(d, st, heard, 0, channel, sink);
-    }
     if (!st->cur_on && st->nhist > 0 && end - st->cur_start > (int64_t)PATTERN_GAP_MS * (LG_SAMPLE_RATE / 1000)) {
         end_pattern(st, channel, st->cur_start, sink);
         st->nhist = 0;
@@ -894,11 +1045,10 @@ static void finish_subblock(const lg_cpt_desc *d, lg_cpt_lane *lane, lg_cpt_stat
         }
     }
     /* Low bins into the window ring, referenced to the lane's sub-block 0:
-     * on the 25 Hz grid the rotation repeats every five sub-blocks. */
+     * on the window's DFT grid the rotation repeats every W sub-blocks. */
     int slot = (int)(lane->subblocks % W);
     for (int b = 0; b < NL; b++) {
-        double ph = -2.0 * PI_D * d->bin_hz[b] * M * slot / LG_SAMPLE_RATE;
-        float cr = (float)cos(ph), ci = (float)sin(ph);
+        float cr = d->slot_rot_re[slot][b], ci = d->slot_rot_im[slot][b];
         for (int i = 0; i < LG_LANE; i++) {
             lane->x_re[slot][b][i] = re[b][i] * cr - im[b][i] * ci;
             lane->x_im[slot][b][i] = re[b][i] * ci + im[b][i] * cr;
@@ -949,7 +1099,8 @@ static void finish_subblock(const lg_cpt_desc *d, lg_cpt_lane *lane, lg_cpt_stat
         f.hi_power = hp[hb];
         f.hi_share = sb_power > 0.0f ? hp[hb] / sb_power : 0.0f;
         f.hi_freq = HI_HZ[hb];
-        {
+        /* The frequency only counts in a SIT segment (frame_kind, account). */
+        if (f.hi_share >= HI_MIN_SHARE || f.hi_share >= d->hold_share) {
             float pr = st->prev_hi_re[hb], pi = st->prev_hi_im[hb];
             float xr = re[NL + hb][i], xi = im[NL + hb][i];
             /* The sub-block DFT is referenced to its own start: a tone at the

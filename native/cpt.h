@@ -98,6 +98,8 @@ typedef struct {
     float x_rot_re[LG_CPT_BINS], x_rot_im[LG_CPT_BINS];   /* e^{-jw(M-1)} */
     float w_rot_re[LG_CPT_BINS], w_rot_im[LG_CPT_BINS];   /* e^{-jwM} */
     float bin_hz[LG_CPT_BINS];
+    /* A sub-block's low-band DFT rotated to the lane's sub-block 0, per slot of the window */
+    float slot_rot_re[LG_CPT_WINDOW][LG_CPT_LOW_BINS], slot_rot_im[LG_CPT_WINDOW][LG_CPT_LOW_BINS];
     float min_power;
     float min_share, hold_share;
     float max_step_error, max_mean_error, max_freq_dev;
@@ -105,6 +107,16 @@ typedef struct {
     int32_t dial_min_blocks;
     int32_t count;
     lg_cpt_cadence cadences[LG_CPT_MAX_CADENCES];
+    /* Plans share cadences (198 in Asterisk's plans, 86 distinct): the
+     * matcher runs once per distinct shape, and not at all for shapes whose
+     * tones (the same in many shapes) cannot be the one heard. */
+    int32_t shape_of[LG_CPT_MAX_CADENCES];   /* cadence -> shape */
+    int32_t next_in_shape[LG_CPT_MAX_CADENCES]; /* cadence -> next cadence of its shape, -1 */
+    int32_t shape_rep[LG_CPT_MAX_CADENCES];  /* shape -> its first cadence */
+    int32_t shape_last[LG_CPT_MAX_CADENCES]; /* shape -> its last cadence */
+    int32_t shape_tones[LG_CPT_MAX_CADENCES]; /* shape -> its set of tones */
+    int32_t tones_rep[LG_CPT_MAX_CADENCES];  /* set of tones -> its first shape */
+    int32_t nshapes, ntones;
 } lg_cpt_desc;
 
 /* Goertzel accumulators and the low band's recent DFT values of LG_LANE channels. */
@@ -133,7 +145,7 @@ typedef struct {
     int32_t country;          /* -1: none */
     int32_t frames;           /* sub-blocks seen since reset */
     /* the segment under way */
-    int32_t cur_on, cur_blocks, cur_pending, pend_blocks;
+    int32_t cur_on, cur_pending, pend_blocks;
     int64_t cur_start, pend_start;
     float cur_power_sum;
     int32_t cur_f_count;
@@ -152,8 +164,7 @@ typedef struct {
     int32_t value;            /* LG_CPT_* reported and not yet ended, 0 for none */
     int32_t value_subtype;
     int64_t value_start;
-    int32_t next_check;       /* cur_blocks at which the matcher runs again */
-    int32_t idle_blocks;      /* off since the last tone */
+    int32_t next_check;       /* length of the segment under way (samples) at which the matcher runs again */
 } lg_cpt_state;
 
 typedef struct {

@@ -176,6 +176,37 @@ def test_speech_like_and_silent_lines_are_no_tone():
     assert classify(signals, ["us", "de", None]) == ["none", "none", "none"]
 
 
+def voice_like(seconds, rng):
+    """A gliding harmonic series under a syllable envelope (no tone of any plan)."""
+    t = np.arange(int(seconds * FS)) / FS
+    f0 = 120 + 30 * np.sin(2 * np.pi * 0.7 * t)
+    phase = 2 * np.pi * np.cumsum(f0) / FS
+    voice = sum(np.sin(k * phase) / k for k in range(1, 25))
+    voice *= (np.sin(2 * np.pi * 3.5 * t) > -0.2)
+    return voice / np.abs(voice).max() * 8000
+
+
+def test_a_pattern_that_ended_is_not_reported_again_and_what_follows_is_judged_afresh():
+    rng = np.random.default_rng(21)
+    de = tone_plan.load_plan("de")
+    ringing = synth(de.tones["ringback"], 6.5, rng, start_phase=0.0)
+    # Answered: clicks and blips in the pause (each too short for a tone):
+    # what ended the ringing must not let it be heard again.
+    blips = np.zeros(2 * FS)
+    for k in range(6):
+        at = int((0.05 + 0.3 * k) * FS)
+        blips[at:at + int(0.07 * FS)] = 8000 * np.sin(2 * np.pi * 600 * np.arange(int(0.07 * FS)) / FS)
+    answered = np.concatenate([ringing, blips, np.zeros(4 * FS), voice_like(2.4, rng)])
+    rejected = np.concatenate([ringing, synth(de.tones["busy"], 8.4, rng, start_phase=0.0)])
+    bank = DetectorBank(2, detect=("cpt",), country="de")
+    audio = np.stack([line(answered, rng), line(rejected, rng)])
+    events = [ev for at in range(0, audio.shape[1], 160)
+              for ev in bank.feed(np.ascontiguousarray(audio[:, at:at + 160]))] + bank.flush()
+    said = [[(ev.value, ev.ended) for ev in events if ev.channel == ch and ev.kind == "cpt"] for ch in (0, 1)]
+    assert said[0] == [("ringback", False), ("ringback", True)]
+    assert said[1] == [("ringback", False), ("ringback", True), ("busy", False), ("busy", True)]
+
+
 def test_decisions_are_timely():
     rng = np.random.default_rng(11)
     de = tone_plan.load_plan("de")
