@@ -139,6 +139,7 @@ int lg_cpt_desc_init(lg_cpt_desc *d, const lg_cpt_params *p)
         d->min_segment_blocks = 1;
     d->dial_min_blocks = ms_to_blocks(p->dial_min_ms);
     d->count = 0;
+    d->loose_first = d->loose_last = -1;
     return LG_OK;
 }
 
@@ -162,12 +163,9 @@ static int has_tone(const lg_cpt_cadence *c, float f0, float f1, float am)
     return 0;
 }
 
-/* Whether two cyclic cadences sound the same tones (in whatever order and
- * timing); once-only ones (SIT) are each their own. */
+/* Whether two cadences sound the same tones (in whatever order and timing). */
 static int same_tones(const lg_cpt_cadence *a, const lg_cpt_cadence *b)
 {
-    if (!a->cyclic || !b->cyclic)
-        return 0;
     for (int s = 0; s < a->steps; s++)
         if (a->freq[s][0] > 0.0f && !has_tone(b, a->freq[s][0], a->freq[s][1], a->am_hz[s]))
             return 0;
@@ -209,11 +207,30 @@ int lg_cpt_add_cadence(lg_cpt_desc *d, const lg_cpt_cadence *c)
         shape++;
     if (shape == d->nshapes) {
         d->shape_rep[shape] = d->shape_last[shape] = k;
-        int tones = 0;
-        while (tones < d->ntones && !same_tones(&d->cadences[d->shape_rep[d->tones_rep[tones]]], c))
+        d->next_shape[shape] = -1;
+        /* Shapes are grouped by the set of tones they sound, cyclic and
+         * once-only apart: memo_init rules the two kinds out from different
+         * segments, and once-only ones only when they begin with a tone. */
+        int tones = c->cyclic || c->freq[0][0] > 0.0f ? 0 : 64;
+        while (tones < d->ntones && !(d->cadences[d->shape_rep[d->tones_first[tones]]].cyclic == c->cyclic &&
+                                      same_tones(&d->cadences[d->shape_rep[d->tones_first[tones]]], c)))
             tones++;
-        if (tones == d->ntones)
-            d->tones_rep[d->ntones++] = shape;
+        if (tones < d->ntones) {
+            d->next_shape[d->tones_last[tones]] = shape;
+            d->tones_last[tones] = shape;
+        } else if (tones == d->ntones && tones < 64) {
+            d->tones_first[tones] = d->tones_last[tones] = shape;
+            if (!c->cyclic)
+                d->once_tones |= (uint64_t)1 << tones;
+            d->ntones++;
+        } else {
+            tones = -1; /* more sets than a mask holds: never ruled out by tones */
+            if (d->loose_first < 0)
+                d->loose_first = shape;
+            else
+                d->next_shape[d->loose_last] = shape;
+            d->loose_last = shape;
+        }
         d->shape_tones[shape] = tones;
         d->nshapes++;
     } else {
@@ -296,7 +313,7 @@ int lg_cpt_max_events(int channels, int nsamples)
 typedef struct {
     float share;          /* low band's share of the 35 ms window */
     float low_power;      /* its power (sine power units) */
-    float pw[NL];         /* per low bin */
+    const float *pw;      /* per low bin, every LG_LANE floats */
     int hi_bin;           /* strongest SIT bin */
     float hi_share, hi_power, hi_freq;
     float hi_pw[NH];
@@ -527,53 +544,99 @@ static int enough(const lg_cpt_desc *d, const lg_cpt_cadence *c, const match_res
     return 0;
 }
 
-/* Match results of one observation, per shape, computed when first asked. */
+static int step_fits(const lg_cpt_desc *d, const lg_cpt_cadence *c, const lg_cpt_segment *g)
+{
+    for (int s = 0; s < c->steps; s++)
+        if (step_is_on(c, s) && freq_error(d, g, c, s) >= 0.0f)
+            return 1;
+    return 0;
+}
+
+static int tone_measured(const lg_cpt_segment *g)
+{
+    return g->on && g->length >= 3 * M;
+}
+
+/* The sets of tones (lg_cpt_desc.shape_tones) an on-segment's tone can be
+ * (all for a pause or a tone too short to measure). */
+static uint64_t tones_fitting(const lg_cpt_desc *d, const lg_cpt_segment *g)
+{
+    if (!tone_measured(g))
+        return ~(uint64_t)0;
+    uint64_t fits = 0;
+    for (int t = 0; t < d->ntones; t++)
+        if (step_fits(d, &d->cadences[d->shape_rep[d->tones_first[t]]], g))
+            fits |= (uint64_t)1 << t;
+    return fits;
+}
+
+/* Match results of one observation, per shape, computed when first asked,
+ * for the shapes the tones heard leave possible. */
 typedef struct {
-    const lg_cpt_segment *tone_ref;  /* the newest on-segment whose tone is measured, or NULL */
+    uint64_t tones_possible;
+    uint8_t state[LG_CPT_MAX_CADENCES];   /* per shape: 0 not yet, 1 matched into r, 2 does not fit */
     match_result r[LG_CPT_MAX_CADENCES];
-    uint8_t done[LG_CPT_MAX_CADENCES];       /* per shape */
-    uint8_t tones_seen[LG_CPT_MAX_CADENCES]; /* per set of tones: 0 not yet, 1 fits, 2 does not */
 } match_memo;
 
-static void memo_init(match_memo *memo, const lg_cpt_desc *d, const observed *o)
+static void memo_init(match_memo *memo, const lg_cpt_desc *d, observed *o)
 {
-    memset(memo->done, 0, (size_t)d->nshapes);
-    memset(memo->tones_seen, 0, (size_t)d->ntones);
-    memo->tone_ref = NULL;
-    for (int i = o->n - 1; i >= 0 && !memo->tone_ref; i--)
-        if (o->seg[i].on && o->seg[i].length >= 3 * M)
-            memo->tone_ref = &o->seg[i];
+    memset(memo->state, 0, (size_t)d->nshapes);
+    /* A cyclic cadence is matched against every segment heard, so one
+     * segment that none of its tones fits rules it out (match_at would find
+     * that at every alignment). A once-only cadence is matched against the
+     * segments since it began: every alignment that can fit walks over the
+     * segment under way, and over the one before a pause under way when the
+     * cadence begins with a tone (as every SIT does). */
+    lg_cpt_segment *now = &o->seg[o->n - 1];
+    now->fits = tones_fitting(d, now);
+    uint64_t cyclic = ~(uint64_t)0;
+    for (int i = 0; i < o->n; i++)
+        cyclic &= o->seg[i].fits;
+    uint64_t once = now->fits;
+    if (!now->on && o->n >= 2)
+        once = o->seg[o->n - 2].fits;
+    memo->tones_possible = (cyclic & ~d->once_tones) | (once & d->once_tones);
 }
 
-/* Whether the tone heard last can be one of a shape's: a cyclic cadence is
- * matched against every segment heard, so if none of its steps' tones is
- * that one, no alignment fits. */
-static int tones_fit(const lg_cpt_desc *d, match_memo *memo, int shape)
-{
-    const lg_cpt_cadence *c = &d->cadences[d->shape_rep[shape]];
-    if (!memo->tone_ref || !c->cyclic)
-        return 1;
-    int t = d->shape_tones[shape];
-    if (!memo->tones_seen[t]) {
-        int fits = 0;
-        for (int s = 0; s < c->steps && !fits; s++)
-            fits = step_is_on(c, s) && freq_error(d, memo->tone_ref, c, s) >= 0.0f;
-        memo->tones_seen[t] = fits ? 1 : 2;
-    }
-    return memo->tones_seen[t] == 1;
-}
-
+/* The shape's match, or NULL when it does not fit. */
 static const match_result *memo_match(const lg_cpt_desc *d, const observed *o, match_memo *memo, int shape)
 {
-    if (!memo->done[shape]) {
-        if (tones_fit(d, memo, shape)) {
-            memo->r[shape] = match_cadence(d, &d->cadences[d->shape_rep[shape]], o);
+    if (!memo->state[shape]) {
+        int t = d->shape_tones[shape];
+        if (t >= 0 && !((memo->tones_possible >> t) & 1)) {
+            memo->state[shape] = 2;
         } else {
-            memset(&memo->r[shape], 0, sizeof(memo->r[shape]));
+            memo->r[shape] = match_cadence(d, &d->cadences[d->shape_rep[shape]], o);
+            memo->state[shape] = memo->r[shape].valid ? 1 : 2;
         }
-        memo->done[shape] = 1;
     }
-    return &memo->r[shape];
+    return memo->state[shape] == 1 ? &memo->r[shape] : NULL;
+}
+
+/* The first shape the tones heard leave possible, then the next (-1 at the end). */
+static int first_possible(const lg_cpt_desc *d, const match_memo *memo, uint64_t *sets_left)
+{
+    uint64_t left = memo->tones_possible & (d->ntones < 64 ? ((uint64_t)1 << d->ntones) - 1 : ~(uint64_t)0);
+    if (!left) {
+        *sets_left = 0;
+        return d->loose_first;
+    }
+    int t = __builtin_ctzll(left);
+    *sets_left = left & (left - 1);
+    return d->tones_first[t];
+}
+
+static int next_possible(const lg_cpt_desc *d, int shape, uint64_t *sets_left)
+{
+    if (d->next_shape[shape] >= 0)
+        return d->next_shape[shape];
+    if (d->shape_tones[shape] < 0)
+        return -1; /* the end of the loose shapes */
+    if (!*sets_left)
+        return d->loose_first;
+    int t = __builtin_ctzll(*sets_left);
+    *sets_left &= *sets_left - 1;
+    return d->tones_first[t];
 }
 
 typedef struct {
@@ -594,13 +657,15 @@ static verdict judge(const lg_cpt_desc *d, const observed *o, int country, match
             best[k] = -1;
             best_score[k] = 1e9f;
         }
-        for (int shape = 0; shape < d->nshapes; shape++) {
+        uint64_t sets_left;
+        for (int shape = first_possible(d, memo, &sets_left); shape >= 0;
+             shape = next_possible(d, shape, &sets_left)) {
             const match_result *r = NULL;
             for (int k = d->shape_rep[shape]; k >= 0; k = d->next_in_shape[k]) {
                 const lg_cpt_cadence *c = &d->cadences[k];
                 if (pass == 0 && c->country != country)
                     continue;
-                if (!r && !(r = memo_match(d, o, memo, shape))->valid)
+                if (!r && !(r = memo_match(d, o, memo, shape)))
                     break;
                 any = 1;
                 if (!enough(d, c, r, o)) {
@@ -609,7 +674,7 @@ static verdict judge(const lg_cpt_desc *d, const observed *o, int country, match
                 }
                 float score = r->err + FREQ_WEIGHT * r->ferr;
                 votes[c->cls]++;
-                if (score < best_score[c->cls]) {
+                if (score < best_score[c->cls] || (score == best_score[c->cls] && k < best[c->cls])) {
                     best[c->cls] = k;
                     best_score[c->cls] = score;
                 }
@@ -780,7 +845,7 @@ static int32_t next_check(const lg_cpt_desc *d, const observed *o, const match_m
     LG_CPT_SOONER(RINGBACK_MIN_BURST_MS * (LG_SAMPLE_RATE / 1000));
     LG_CPT_SOONER(d->dial_min_blocks * M);
     for (int shape = 0; shape < d->nshapes; shape++) {
-        if (!memo->done[shape] || !memo->r[shape].valid)
+        if (memo->state[shape] != 1)
             continue;
         LG_CPT_SOONER(memo->r[shape].expires);
         const lg_cpt_cadence *c = &d->cadences[d->shape_rep[shape]];
@@ -812,7 +877,7 @@ static void evaluate(const lg_cpt_desc *d, lg_cpt_state *st, int64_t now, int fi
         /* Still consistent with the class reported? then keep it. */
         int still = 0;
         for (int k = 0; k < d->count && !still; k++)
-            if (d->cadences[k].cls == st->value && memo_match(d, &o, &memo, d->shape_of[k])->valid)
+            if (d->cadences[k].cls == st->value && memo_match(d, &o, &memo, d->shape_of[k]))
                 still = 1;
         if (still)
             return;
@@ -833,7 +898,7 @@ static void evaluate(const lg_cpt_desc *d, lg_cpt_state *st, int64_t now, int fi
 }
 
 /* Closes the segment under way at `at` and starts one of kind `on`. */
-static void start_segment(lg_cpt_state *st, int on, int64_t at, int not_a_tone)
+static void start_segment(const lg_cpt_desc *d, lg_cpt_state *st, int on, int64_t at, int not_a_tone)
 {
     lg_cpt_segment g;
     current_segment(st, at, &g);
@@ -865,8 +930,10 @@ static void start_segment(lg_cpt_state *st, int on, int64_t at, int not_a_tone)
     fprintf(stderr, "seg on=%d start=%.3f dur=%d ms lvl=%.1f f=%.1f/%.1f keep=%d\n", g.on, g.start / 8000.0,
             g.length / 8, g.level_db, g.freq[0], g.freq[1], keep);
 #endif
-    if (keep)
+    if (keep) {
+        g.fits = tones_fitting(d, &g);
         push_segment(st, &g);
+    }
     st->cur_on = on;
     st->cur_start = at;
     st->cur_power_sum = st->cur_hi_f_sum = 0.0f;
@@ -880,7 +947,7 @@ static void account(lg_cpt_state *st, const frame_view *f)
         st->cur_power_sum += f->low_power;
         st->cur_f_count++;
         for (int b = 0; b < NL; b++)
-            st->cur_spec[b] += f->pw[b];
+            st->cur_spec[b] += f->pw[b * LG_LANE];
     } else if (st->cur_on >= 2) {
         st->cur_power_sum += f->hi_power;
         st->cur_hi_f_sum += f->hi_freq;
@@ -906,7 +973,7 @@ static int same_tone(const float *spec, const float *pw, float total)
     float inside = 0.0f;
     for (int b = 0; b < NL; b++)
         if ((b >= best - 1 && b <= best + 1) || (second >= 0 && b >= second - 1 && b <= second + 1))
-            inside += pw[b];
+            inside += pw[b * LG_LANE];
     return inside >= SAME_TONE_SHARE * total;
 }
 
@@ -983,7 +1050,7 @@ static void on_frame(const lg_cpt_desc *d, lg_cpt_state *st, const frame_view *f
         int64_t at = place_edge(st, 1, 1, f->low_power, end - WN / 2);
         if (at <= st->cur_start)
             at = end - WN / 2;
-        start_segment(st, 1, at, 1);
+        start_segment(d, st, 1, at, 1);
         st->pend_blocks = 0;
         account(st, f);
         changed = 1;
@@ -1003,7 +1070,7 @@ static void on_frame(const lg_cpt_desc *d, lg_cpt_state *st, const frame_view *f
             }
             if (at <= st->cur_start)
                 at = st->pend_start;
-            start_segment(st, kind, at, 0);
+            start_segment(d, st, kind, at, 0);
             st->pend_blocks = 0;
             changed = 1;
             account(st, f);
@@ -1059,45 +1126,52 @@ static void finish_subblock(const lg_cpt_desc *d, lg_cpt_lane *lane, lg_cpt_stat
         lane->acc[0].energy[i] = lane->acc[1].energy[i] = 0.0f;
     }
     lane->subblocks++;
+    /* The window's low-band spectrum and the sub-block's SIT bins, for the
+     * whole lane at once. */
     const float to_power_win = 2.0f / ((float)WN * (float)WN);
     const float to_power_sb = 2.0f / ((float)M * (float)M);
+    float pw[NL][LG_LANE], low[LG_LANE], mean_power[LG_LANE], hp[NH][LG_LANE];
+    for (int i = 0; i < LG_LANE; i++) {
+        float energy = 0.0f;
+        for (int k = 0; k < W; k++)
+            energy += lane->e_ring[k][i];
+        mean_power[i] = energy / WN;
+        low[i] = 0.0f;
+    }
+    for (int b = 0; b < NL; b++) {
+        for (int i = 0; i < LG_LANE; i++) {
+            float sr = 0.0f, si = 0.0f;
+            for (int k = 0; k < W; k++) {
+                sr += lane->x_re[k][b][i];
+                si += lane->x_im[k][b][i];
+            }
+            pw[b][i] = (sr * sr + si * si) * to_power_win;
+            low[i] += pw[b][i];
+        }
+    }
+    for (int h = 0; h < NH; h++)
+        for (int i = 0; i < LG_LANE; i++)
+            hp[h][i] = (re[NL + h][i] * re[NL + h][i] + im[NL + h][i] * im[NL + h][i]) * to_power_sb;
     for (int i = 0; i < nvalid; i++) {
         lg_cpt_state *st = &states[i];
         int64_t sb = lane->subblocks - 1 - st->first_subblock;
         if (sb < W - 1) /* the window still holds audio from before the reset */
             continue;
         frame_view f;
-        float energy = 0.0f;
-        for (int k = 0; k < W; k++)
-            energy += lane->e_ring[k][i];
-        float mean_power = energy / WN;
-        float pw[NL];
-        float low = 0.0f;
-        for (int b = 0; b < NL; b++) {
-            float sr = 0.0f, si = 0.0f;
-            for (int k = 0; k < W; k++) {
-                sr += lane->x_re[k][b][i];
-                si += lane->x_im[k][b][i];
-            }
-            pw[b] = (sr * sr + si * si) * to_power_win;
-            low += pw[b];
-        }
-        f.share = mean_power > 0.0f ? low / mean_power : 0.0f;
-        f.low_power = low;
-        memcpy(f.pw, pw, sizeof(f.pw));
+        f.share = mean_power[i] > 0.0f ? low[i] / mean_power[i] : 0.0f;
+        f.low_power = low[i];
+        f.pw = &pw[0][i];
         /* SIT bins over this sub-block. */
         float sb_power = lane->e_ring[slot][i] / M;
         int hb = 0;
-        float hp[NH];
         for (int h = 0; h < NH; h++) {
-            hp[h] = (re[NL + h][i] * re[NL + h][i] + im[NL + h][i] * im[NL + h][i]) * to_power_sb;
-            if (hp[h] > hp[hb])
+            f.hi_pw[h] = hp[h][i];
+            if (hp[h][i] > hp[hb][i])
                 hb = h;
         }
         f.hi_bin = hb;
-        memcpy(f.hi_pw, hp, sizeof(f.hi_pw));
-        f.hi_power = hp[hb];
-        f.hi_share = sb_power > 0.0f ? hp[hb] / sb_power : 0.0f;
+        f.hi_power = hp[hb][i];
+        f.hi_share = sb_power > 0.0f ? f.hi_power / sb_power : 0.0f;
         f.hi_freq = HI_HZ[hb];
         /* The frequency only counts in a SIT segment (frame_kind, account). */
         if (f.hi_share >= HI_MIN_SHARE || f.hi_share >= d->hold_share) {

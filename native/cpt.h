@@ -114,8 +114,12 @@ typedef struct {
     int32_t next_in_shape[LG_CPT_MAX_CADENCES]; /* cadence -> next cadence of its shape, -1 */
     int32_t shape_rep[LG_CPT_MAX_CADENCES];  /* shape -> its first cadence */
     int32_t shape_last[LG_CPT_MAX_CADENCES]; /* shape -> its last cadence */
-    int32_t shape_tones[LG_CPT_MAX_CADENCES]; /* shape -> its set of tones */
-    int32_t tones_rep[LG_CPT_MAX_CADENCES];  /* set of tones -> its first shape */
+    int32_t shape_tones[LG_CPT_MAX_CADENCES]; /* shape -> its set of tones (< 64), -1 beyond */
+    int32_t next_shape[LG_CPT_MAX_CADENCES];  /* shape -> next shape of its set of tones (or of the loose ones), -1 */
+    int32_t tones_first[64];                 /* set of tones -> its first shape */
+    int32_t tones_last[64];
+    int32_t loose_first, loose_last;         /* shapes beyond 64 sets of tones */
+    uint64_t once_tones;                     /* sets of tones of once-only cadences */
     int32_t nshapes, ntones;
 } lg_cpt_desc;
 
@@ -136,6 +140,7 @@ typedef struct {
     int32_t on;        /* 0 off, 1 low-band tone, 2..4 SIT bin 950/1400/1800 */
     float level_db;    /* mean power of the tone, dB re a 0 dBm0 sine */
     float freq[2];     /* dominant and second tone (Hz), 0 if none */
+    uint64_t fits;     /* the sets of tones (lg_cpt_desc.shape_tones) it can be; all for a pause */
 } lg_cpt_segment;
 
 typedef struct {

@@ -268,3 +268,49 @@ def test_block_size_does_not_change_the_events():
 def test_params_are_checked_by_name():
     with pytest.raises(UsageError, match=r"CptParams\.hold_share"):
         DetectorBank(1, detect=("cpt",), cpt=CptParams(hold_share=0.9))
+
+
+def first_class_with_table(cadences, signal):
+    """The first class the native unit reports with a hand-made table of
+    (class, cyclic, [(ms, Hz), ...]) cadences (Hz 0 for a pause)."""
+    from gateway.dsp.native import ffi, lib
+    params = ffi.new("lg_cpt_params *")
+    lib.lg_cpt_params_default(params)
+    desc = ffi.new("lg_cpt_desc *")
+    assert lib.lg_cpt_desc_init(desc, params) == 0
+    for cls, cyclic, steps in cadences:
+        c = ffi.new("lg_cpt_cadence *")
+        c.cls, c.cyclic, c.country, c.steps = cls, cyclic, 0, len(steps)
+        for s, (ms, hz) in enumerate(steps):
+            c.ms[s], c.freq[s][0] = ms, hz
+        assert lib.lg_cpt_add_cadence(desc, c) >= 0
+    bank = ffi.new("lg_cpt_bank *")
+    lanes = ffi.new("lg_cpt_lane[1]")
+    states = ffi.new("lg_cpt_state[1]")
+    assert lib.lg_cpt_bank_init(bank, lanes, states, 1) == 0
+    capacity = lib.lg_cpt_max_events(1, 160)
+    events = ffi.new("lg_event[]", capacity)
+    for at in range(0, len(signal) - 159, 160):
+        block = np.ascontiguousarray(signal[at:at + 160])
+        count = lib.lg_cpt_feed(desc, bank, lanes, states, ffi.from_buffer(block), 0, 160, 160, events, capacity)
+        assert count >= 0
+        if count:
+            return events[0].value
+    return 0
+
+
+def test_tables_beyond_what_the_matchers_shortcuts_hold_still_match():
+    from gateway.dsp.native import lib
+    rng = np.random.default_rng(17)
+    # 70 ringback cadences of different tones (more sets of tones than the
+    # 64 the matcher groups shapes by), then the busy tone heard.
+    decoys = [(lib.LG_CPT_RINGBACK, 1, [(1000, 400.0 + 1.5 * i), (4000, 0.0)]) for i in range(70)]
+    busy = (lib.LG_CPT_BUSY, 1, [(500, 480.0), (500, 0.0)])
+    t = np.arange(5 * FS) / FS
+    signal = line(8000 * np.sin(2 * np.pi * 480 * t) * ((t % 1.0) < 0.5), rng)
+    assert first_class_with_table(decoys + [busy], signal) == lib.LG_CPT_BUSY
+    # A once-only cadence that begins with a pause (grouped apart).
+    sit = (lib.LG_CPT_SIT, 0, [(300, 0.0), (330, 950.0), (330, 1400.0), (330, 1800.0)])
+    tones = np.concatenate([np.zeros(int(0.5 * FS))] + [8000 * np.sin(2 * np.pi * f * np.arange(int(0.33 * FS)) / FS)
+                                                        for f in (950, 1400, 1800)] + [np.zeros(FS)])
+    assert first_class_with_table([sit], line(tones, rng)) == lib.LG_CPT_SIT
