@@ -208,6 +208,7 @@ int lg_cpt_add_cadence(lg_cpt_desc *d, const lg_cpt_cadence *c)
     if (shape == d->nshapes) {
         d->shape_rep[shape] = d->shape_last[shape] = k;
         d->next_shape[shape] = -1;
+        d->shape_classes[shape] = 0;
         /* Shapes are grouped by the set of tones they sound, cyclic and
          * once-only apart: memo_init rules the two kinds out from different
          * segments, and once-only ones only when they begin with a tone. */
@@ -238,6 +239,7 @@ int lg_cpt_add_cadence(lg_cpt_desc *d, const lg_cpt_cadence *c)
         d->shape_last[shape] = k;
     }
     d->shape_of[k] = shape;
+    d->shape_classes[shape] |= 1 << c->cls;
     return d->count++;
 }
 
@@ -557,16 +559,20 @@ static int tone_measured(const lg_cpt_segment *g)
     return g->on && g->length >= 3 * M;
 }
 
-/* The sets of tones (lg_cpt_desc.shape_tones) an on-segment's tone can be
- * (all for a pause or a tone too short to measure). */
-static uint64_t tones_fitting(const lg_cpt_desc *d, const lg_cpt_segment *g)
+/* Which of the sets of tones `among` (lg_cpt_desc.shape_tones) an
+ * on-segment's tone can be (all for a pause or a tone too short to measure). */
+static uint64_t tones_fitting(const lg_cpt_desc *d, const lg_cpt_segment *g, uint64_t among)
 {
     if (!tone_measured(g))
         return ~(uint64_t)0;
     uint64_t fits = 0;
-    for (int t = 0; t < d->ntones; t++)
+    if (d->ntones < 64)
+        among &= ((uint64_t)1 << d->ntones) - 1;
+    for (; among; among &= among - 1) {
+        int t = __builtin_ctzll(among);
         if (step_fits(d, &d->cadences[d->shape_rep[d->tones_first[t]]], g))
             fits |= (uint64_t)1 << t;
+    }
     return fits;
 }
 
@@ -588,10 +594,12 @@ static void memo_init(match_memo *memo, const lg_cpt_desc *d, observed *o)
      * segment under way, and over the one before a pause under way when the
      * cadence begins with a tone (as every SIT does). */
     lg_cpt_segment *now = &o->seg[o->n - 1];
-    now->fits = tones_fitting(d, now);
     uint64_t cyclic = ~(uint64_t)0;
-    for (int i = 0; i < o->n; i++)
+    for (int i = 0; i < o->n - 1; i++)
         cyclic &= o->seg[i].fits;
+    /* the segment under way: only what the others leave open is worth asking */
+    now->fits = tones_fitting(d, now, (cyclic & ~d->once_tones) | d->once_tones);
+    cyclic &= now->fits;
     uint64_t once = now->fits;
     if (!now->on && o->n >= 2)
         once = o->seg[o->n - 2].fits;
@@ -829,6 +837,16 @@ static void end_pattern(lg_cpt_state *st, int channel, int64_t at, lg_event_sink
     }
 }
 
+/* Whether a cadence of class `cls` fits what was heard. */
+static int class_fits(const lg_cpt_desc *d, const observed *o, match_memo *memo, int cls)
+{
+    uint64_t sets_left;
+    for (int shape = first_possible(d, memo, &sets_left); shape >= 0; shape = next_possible(d, shape, &sets_left))
+        if ((d->shape_classes[shape] >> cls) & 1 && memo_match(d, o, memo, shape))
+            return 1;
+    return 0;
+}
+
 /* The length of the segment under way at which the matcher's answer may
  * change: a cadence that fits now stops fitting, or a threshold of enough()
  * or match_at() is passed. Later segments re-run it anyway; the measured
@@ -872,27 +890,24 @@ static void evaluate(const lg_cpt_desc *d, lg_cpt_state *st, int64_t now, int fi
         return;
     match_memo memo;
     memo_init(&memo, d, &o);
-    verdict v = judge(d, &o, st->country, &memo);
-    if (st->value && v.cls != st->value) {
-        /* Still consistent with the class reported? then keep it. */
-        int still = 0;
-        for (int k = 0; k < d->count && !still; k++)
-            if (d->cadences[k].cls == st->value && memo_match(d, &o, &memo, d->shape_of[k]))
-                still = 1;
-        if (still)
+    if (st->value) {
+        /* A class is reported: all that matters is whether it still fits. */
+        if (!class_fits(d, &o, &memo, st->value)) {
+            /* The segment under way broke the pattern: what came before it
+             * is done with, and must not name the same pattern again. */
+            end_pattern(st, channel, st->cur_start, sink);
+            st->nhist = 0;
+            st->next_check = 0;
             return;
-        /* The segment under way broke the pattern: what came before it is
-         * done with, and must not name the same pattern again. */
-        end_pattern(st, channel, st->cur_start, sink);
-        st->nhist = 0;
-        st->next_check = 0;
-        return;
-    }
-    if (v.cls && !st->value) {
-        st->value = v.cls;
-        st->value_subtype = v.cadence;
-        st->value_start = o.seg[0].start;
-        emit(sink, channel, v.cls, LG_EVENT_BEGIN, st->value_start, -1, v.confidence, v.cadence);
+        }
+    } else {
+        verdict v = judge(d, &o, st->country, &memo);
+        if (v.cls) {
+            st->value = v.cls;
+            st->value_subtype = v.cadence;
+            st->value_start = o.seg[0].start;
+            emit(sink, channel, v.cls, LG_EVENT_BEGIN, st->value_start, -1, v.confidence, v.cadence);
+        }
     }
     st->next_check = next_check(d, &o, &memo);
 }
@@ -931,7 +946,7 @@ static void start_segment(const lg_cpt_desc *d, lg_cpt_state *st, int on, int64_
             g.length / 8, g.level_db, g.freq[0], g.freq[1], keep);
 #endif
     if (keep) {
-        g.fits = tones_fitting(d, &g);
+        g.fits = tones_fitting(d, &g, ~(uint64_t)0);
         push_segment(st, &g);
     }
     st->cur_on = on;

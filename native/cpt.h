@@ -114,6 +114,7 @@ typedef struct {
     int32_t next_in_shape[LG_CPT_MAX_CADENCES]; /* cadence -> next cadence of its shape, -1 */
     int32_t shape_rep[LG_CPT_MAX_CADENCES];  /* shape -> its first cadence */
     int32_t shape_last[LG_CPT_MAX_CADENCES]; /* shape -> its last cadence */
+    int32_t shape_classes[LG_CPT_MAX_CADENCES]; /* shape -> bit 1 << cls of its cadences' classes */
     int32_t shape_tones[LG_CPT_MAX_CADENCES]; /* shape -> its set of tones (< 64), -1 beyond */
     int32_t next_shape[LG_CPT_MAX_CADENCES];  /* shape -> next shape of its set of tones (or of the loose ones), -1 */
     int32_t tones_first[64];                 /* set of tones -> its first shape */
