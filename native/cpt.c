@@ -243,12 +243,19 @@ int lg_cpt_add_cadence(lg_cpt_desc *d, const lg_cpt_cadence *c)
     return d->count++;
 }
 
-static void clear_state(lg_cpt_state *st, int pos, int64_t lane_subblocks, int country)
+/* Forgets what a channel heard; `clock` is the channel's time now, `pos`
+ * where the bank is in its sub-block. */
+static void clear_state(lg_cpt_state *st, int64_t clock, int pos, int64_t lane_subblocks, int64_t reset_at,
+                        int country, int active)
 {
     memset(st, 0, sizeof(*st));
-    st->origin = -(int64_t)pos;
+    /* The channel's sub-blocks stay aligned with its lane's: the next one
+     * ends M - pos samples from now. */
+    st->origin = clock - (int64_t)pos;
     st->first_subblock = lane_subblocks;
+    st->reset_at = reset_at;
     st->country = country;
+    st->active = active;
 }
 
 int lg_cpt_bank_init(lg_cpt_bank *bank, lg_cpt_lane *lanes, lg_cpt_state *states, int channels)
@@ -260,8 +267,10 @@ int lg_cpt_bank_init(lg_cpt_bank *bank, lg_cpt_lane *lanes, lg_cpt_state *states
     bank->channels = channels;
     int nlanes = (channels + LG_LANE - 1) / LG_LANE;
     memset(lanes, 0, sizeof(*lanes) * (size_t)nlanes);
+    for (int ln = 0; ln < nlanes; ln++)
+        lanes[ln].active = channels - ln * LG_LANE < LG_LANE ? channels - ln * LG_LANE : LG_LANE;
     for (int c = 0; c < channels; c++)
-        clear_state(&states[c], 0, 0, -1);
+        clear_state(&states[c], 0, 0, 0, 0, -1, 1);
     return LG_OK;
 }
 
@@ -284,9 +293,26 @@ int lg_cpt_reset(lg_cpt_bank *bank, lg_cpt_lane *lanes, lg_cpt_state *states, in
     if (!bank || !lanes || !states || channel < 0 || channel >= bank->channels)
         return LG_E_ARG;
     lg_cpt_lane *lane = &lanes[channel / LG_LANE];
+    lg_cpt_state *st = &states[channel];
     clear_lane_column(lane, channel % LG_LANE);
-    /* The channel's sub-blocks stay aligned with its lane's. */
-    clear_state(&states[channel], bank->pos, lane->subblocks, states[channel].country);
+    clear_state(st, 0, bank->pos, lane->subblocks, bank->samples, st->country, st->active);
+    return LG_OK;
+}
+
+int lg_cpt_set_active(lg_cpt_bank *bank, lg_cpt_lane *lanes, lg_cpt_state *states, int channel, int active)
+{
+    if (!bank || !lanes || !states)
+        return LG_E_ARG;
+    if (channel < 0 || channel >= bank->channels)
+        return LG_E_RANGE;
+    lg_cpt_lane *lane = &lanes[channel / LG_LANE];
+    lg_cpt_state *st = &states[channel];
+    active = active != 0;
+    if (active == st->active)
+        return LG_OK;
+    lane->active += active ? 1 : -1;
+    clear_lane_column(lane, channel % LG_LANE);
+    clear_state(st, bank->samples - st->reset_at, bank->pos, lane->subblocks, st->reset_at, st->country, active);
     return LG_OK;
 }
 
@@ -1170,7 +1196,7 @@ static void finish_subblock(const lg_cpt_desc *d, lg_cpt_lane *lane, lg_cpt_stat
     for (int i = 0; i < nvalid; i++) {
         lg_cpt_state *st = &states[i];
         int64_t sb = lane->subblocks - 1 - st->first_subblock;
-        if (sb < W - 1) /* the window still holds audio from before the reset */
+        if (!st->active || sb < W - 1) /* off, or the window still holds audio from before the reset */
             continue;
         frame_view f;
         f.share = mean_power[i] > 0.0f ? low[i] / mean_power[i] : 0.0f;
@@ -1228,6 +1254,10 @@ int lg_cpt_feed(const lg_cpt_desc *d, lg_cpt_bank *bank, lg_cpt_lane *lanes, lg_
         int first = ln * LG_LANE;
         int nvalid = bank->channels - first < LG_LANE ? bank->channels - first : LG_LANE;
         int at = bank->pos;
+        if (!lane->active) { /* nothing to analyse: the lane's sub-blocks are only counted */
+            lane->subblocks += (at + nsamples) / M;
+            continue;
+        }
         for (int done = 0; done < nsamples;) {
             int n = M - at < nsamples - done ? M - at : nsamples - done;
             lg_goertzel_gather(samples, encoding, stride, first, nvalid, done, n, x);
@@ -1258,6 +1288,8 @@ int lg_cpt_flush(const lg_cpt_desc *d, lg_cpt_bank *bank, lg_cpt_lane *lanes, lg
     lg_event_sink sink = {events, 0};
     for (int c = 0; c < bank->channels; c++) {
         lg_cpt_state *st = &states[c];
+        if (!st->active)
+            continue;
         int64_t sb = lanes[c / LG_LANE].subblocks - st->first_subblock;
         int64_t now = st->origin + sb * M;
         /* The stream ends: a pattern not named yet is judged on what was

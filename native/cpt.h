@@ -132,6 +132,7 @@ typedef struct {
     float x_im[LG_CPT_WINDOW][LG_CPT_LOW_BINS][LG_LANE];
     float e_ring[LG_CPT_WINDOW][LG_LANE];                 /* sub-block energies */
     int64_t subblocks;
+    int32_t active;        /* channels of the lane analysed (lg_cpt_set_active) */
 } lg_cpt_lane;
 
 typedef struct {
@@ -147,6 +148,8 @@ typedef struct {
 typedef struct {
     /* cdef-opaque */
     int64_t origin;           /* channel time of the lane's sub-block 0 */
+    int64_t reset_at;         /* the bank's sample count at the channel's reset: its time 0 */
+    int32_t active;           /* analysed (lg_cpt_set_active) */
     int64_t first_subblock;   /* the lane's sub-block count at the channel's reset */
     int32_t country;          /* -1: none */
     int32_t frames;           /* sub-blocks seen since reset */
@@ -187,6 +190,14 @@ int lg_cpt_desc_init(lg_cpt_desc *desc, const lg_cpt_params *params);
 int lg_cpt_add_cadence(lg_cpt_desc *desc, const lg_cpt_cadence *cadence);
 int lg_cpt_bank_init(lg_cpt_bank *bank, lg_cpt_lane *lanes, lg_cpt_state *states, int channels);
 int lg_cpt_reset(lg_cpt_bank *bank, lg_cpt_lane *lanes, lg_cpt_state *states, int channel);
+/* Turns the unit on or off for one channel. Off: the channel's samples
+ * still advance its clock, but nothing is analysed and no events come; a
+ * pattern under way is dropped without an END event. On (from off):
+ * analysis restarts as after lg_cpt_reset, but the channel's clock is kept,
+ * so event times stay on the channel's time line. On when already on, or
+ * off when already off: nothing changes. Channels start on; a reset keeps
+ * the setting. LG_E_RANGE for a bad channel. */
+int lg_cpt_set_active(lg_cpt_bank *bank, lg_cpt_lane *lanes, lg_cpt_state *states, int channel, int active);
 /* The country whose cadences a channel prefers (-1: none); kept across resets. */
 int lg_cpt_set_country(lg_cpt_bank *bank, lg_cpt_state *states, int channel, int country);
 int lg_cpt_max_events(int channels, int nsamples);

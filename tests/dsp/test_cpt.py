@@ -314,3 +314,72 @@ def test_tables_beyond_what_the_matchers_shortcuts_hold_still_match():
     tones = np.concatenate([np.zeros(int(0.5 * FS))] + [8000 * np.sin(2 * np.pi * f * np.arange(int(0.33 * FS)) / FS)
                                                         for f in (950, 1400, 1800)] + [np.zeros(FS)])
     assert first_class_with_table([sit], line(tones, rng)) == lib.LG_CPT_SIT
+
+
+def set_cpt_active(bank, channel, active):
+    """lg_cpt_set_active on a DetectorBank's call-progress unit."""
+    from gateway.dsp.native import lib
+    unit = bank._cpt
+    return lib.lg_cpt_set_active(unit.bank, unit.lanes, unit.states, channel, active)
+
+
+def feed_all(bank, audio, block=160, between=None):
+    events = []
+    for at in range(0, audio.shape[-1], block):
+        if between:
+            between(at)
+        events += bank.feed(np.ascontiguousarray(audio[..., at:at + block]))
+    return events + bank.flush()
+
+
+def test_a_channel_turned_off_says_nothing_and_keeps_its_clock():
+    rng = np.random.default_rng(23)
+    busy = synth(tone_plan.load_plan("de").tones["busy"], 6, rng, start_phase=0.0)
+    audio = np.stack([line(busy, rng), line(busy, rng), line(busy, rng)])
+    bank = DetectorBank(3, detect=("cpt",), country="de")
+    off_until = int(2.3 * FS)  # not on a sub-block boundary
+
+    def toggle(at):
+        if at == 0:
+            assert set_cpt_active(bank, 1, 0) == 0
+        if at == int(3.5 * FS):
+            assert set_cpt_active(bank, 2, 0) == 0  # while busy is reported: dropped, no END
+        if at == off_until - off_until % 160:
+            assert set_cpt_active(bank, 1, 1) == 0
+            assert set_cpt_active(bank, 1, 1) == 0  # already on: nothing changes
+
+    events = feed_all(bank, audio, between=toggle)
+    by_channel = {ch: [ev for ev in events if ev.channel == ch] for ch in range(3)}
+    assert [(ev.value, ev.ended) for ev in by_channel[0]] == [("busy", False), ("busy", True)]
+    assert [(ev.value, ev.ended) for ev in by_channel[2]] == [("busy", False)]
+    heard = by_channel[1]
+    assert [(ev.value, ev.ended) for ev in heard] == [("busy", False), ("busy", True)]
+    # Times are on the channel's own clock: the pattern heard after 2.3 s
+    # begins with the first whole burst after it (480 ms on, 480 off: 2.88 s).
+    assert abs(heard[0].start - 2.88 * FS) <= 0.06 * FS
+    assert abs(heard[1].end - by_channel[0][1].end) <= 0.02 * FS
+
+
+def test_a_lane_all_off_still_counts_time_and_bad_channels_are_refused():
+    from gateway.dsp.native import lib
+    rng = np.random.default_rng(29)
+    busy = line(synth(tone_plan.load_plan("fr").tones["busy"], 7, rng, start_phase=0.0), rng)
+    bank = DetectorBank(1, detect=("cpt",), country="fr")
+    assert set_cpt_active(bank, 1, 1) == lib.LG_E_RANGE and set_cpt_active(bank, -1, 0) == lib.LG_E_RANGE
+    toggles = {0: 0, int(3.0 * FS) + 40: 1}  # 3.005 s: mid sub-block, mid block
+    events = []
+    for at in range(0, len(busy), 80):
+        for when, on in toggles.items():
+            if at <= when < at + 80:
+                events += bank.feed(busy[at:when])
+                assert set_cpt_active(bank, 0, on) == 0
+                events += bank.feed(busy[when:at + 80])
+                break
+        else:
+            events += bank.feed(busy[at:at + 80])
+    events += bank.flush()
+    assert not [ev for ev in events if ev.start < 3.0 * FS]
+    begins = [ev for ev in events if not ev.ended]
+    # fr busy: 500 ms on, 500 off from 0: the pattern heard begins with what
+    # is left of the burst under way at 3.005 s, on the channel's clock.
+    assert [ev.value for ev in begins] == ["busy"] and 3.0 * FS <= begins[0].start <= 3.06 * FS
