@@ -51,7 +51,8 @@ _EVENT_DTYPE = np.dtype({
 ENCODINGS = {"linear": lib.LG_ENC_S16, "ulaw": lib.LG_ENC_ULAW, "alaw": lib.LG_ENC_ALAW}
 DETECTORS = ("dtmf", "modem", "cpt", "amd")
 AMD_CLASSES = {lib.LG_AMD_HUMAN: "human", lib.LG_AMD_MACHINE: "machine", lib.LG_AMD_NOTSURE: "notsure"}
-# Reason codes of amd.h as the words amd.conf users know ("long-greeting").
+# Reason codes of amd.h as the words amd.conf users know ("long-greeting"); the
+# phrase model's decisions are "human-voice" and "greeting-voice".
 AMD_REASONS = {getattr(lib, name): name[len("LG_AMD_REASON_"):].lower().replace("_", "-")
                for name in dir(lib) if name.startswith("LG_AMD_REASON_")}
 MODEM_TONES = {lib.LG_MODEM_TONE_CNG: "CNG", lib.LG_MODEM_TONE_CED: "CED", lib.LG_MODEM_TONE_ANS_PR: "ANS_PR",
@@ -302,6 +303,8 @@ class AmdParams:
     beep_min_hz: float = _AMD.beep_min_hz
     beep_max_hz: float = _AMD.beep_max_hz
     beep_onset_db: float = _AMD.beep_onset_db
+    model_human_pct: float = _AMD.model_human_pct
+    model_machine_pct: float = _AMD.model_machine_pct
 
 
 def _amd_name(value, reason):

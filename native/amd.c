@@ -3,6 +3,7 @@
  * decoded into the channel's frame buffer; per 10 ms frame, seven lag sums
  * (vectorised over the frame) feed the frame decisions. */
 #include "amd.h"
+#include "amd_model.h"
 #include "g711.h"
 #include "lg_simd.h"
 
@@ -63,23 +64,47 @@
  * absolute), so that silence and exact sines stay well conditioned. */
 #define COV_REG_REL 1e-6
 #define COV_REG_ABS 1e-3
+/* The phrase model is consulted every MODEL_EVERY frames from the first
+ * speech on (50 ms: a decision is at most that late; the trees cost a few
+ * hundred operations, against ~560 multiply-adds per frame of lag sums). */
+#define MODEL_EVERY 5
+/* A speech frame is voiced when its window's r1/r0 is above this: voiced
+ * speech at 8 kHz is low-pass (r1/r0 0.7-0.95), fricatives and line noise
+ * are not (below 0.3). */
+#define VOICED_R1 0.6f
+/* A frame is a "valley" when it is this far under the loudest speech: the
+ * gaps between the words of one talker in a quiet room fall to the room's
+ * noise, 30 dB and more down; a television or music under the talker fills
+ * them. */
+#define LOW_DB 20.0f
+/* With the model on, the long-speech rules call a machine only when the
+ * model's log-odds of `machine` are at least this (P 0.8): humans who talk
+ * long (an introduction, a room with a television) are what those rules get
+ * wrong, and a machine's decision may wait (its beep decides it anyway). */
+/* The model calls a person only in a pause at least this long (frames):
+ * consulted every 50 ms inside a greeting, it would otherwise get many
+ * chances to be wrong between two words. */
+#define MODEL_HUMAN_MIN_QUIET 25
+#ifndef GATE_LOGIT
+#define GATE_LOGIT 1.4f
+#endif
 
 static const double PI_D = 3.14159265358979323846;
 
 void lg_amd_params_default(lg_amd_params *p)
 {
     p->initial_silence_ms = 5000;
-    p->max_greeting_ms = 2800;
+    p->max_greeting_ms = 3500;
     p->after_greeting_silence_ms = 1400;
     p->total_analysis_ms = 7000;
     p->beep_search_ms = 30000;
     p->word_gap_ms = 250;
     p->phrase_gap_ms = 450;
-    p->density_window_ms = 3000;
+    p->density_window_ms = 3500;
     p->density_pct = 80;
     p->continuous_min_word_ms = 0;
     p->short_greeting_ms = 1000;
-    p->chatty_words = 3;
+    p->chatty_words = 0;
     p->chatty_max_word_ms = 1000;
     p->chatty_max_gap_ms = 800;
     p->chatty_silence_ms = 300;
@@ -92,6 +117,8 @@ void lg_amd_params_default(lg_amd_params *p)
     p->beep_min_hz = 300.0f;
     p->beep_max_hz = 2200.0f;
     p->beep_onset_db = 10.0f;
+    p->model_human_pct = MODEL_HUMAN_PCT_DEFAULT;
+    p->model_machine_pct = MODEL_MACHINE_PCT_DEFAULT;
 }
 
 static int ms_ok(int32_t v, int32_t lo, int32_t hi)
@@ -152,6 +179,10 @@ int lg_amd_params_bad_field(const lg_amd_params *p)
         return 22;
     if (!(p->beep_onset_db >= 0.0f && p->beep_onset_db <= 60.0f))
         return 23;
+    if (!(p->model_human_pct >= 0.0f && p->model_human_pct < 50.0f))
+        return 24;
+    if (!(p->model_machine_pct > 50.0f && p->model_machine_pct <= 100.0f))
+        return 25;
     return -1;
 }
 
@@ -192,6 +223,11 @@ int lg_amd_desc_init(lg_amd_desc *d, const lg_amd_params *p)
     d->beep_min_hz = p->beep_min_hz;
     d->beep_max_hz = p->beep_max_hz;
     d->beep_onset_db = p->beep_onset_db;
+    /* The trees give log-odds; compare in that scale (no exp per frame). */
+    d->model_human = p->model_human_pct > 0.0f;
+    d->model_machine = p->model_machine_pct < 100.0f;
+    d->human_logit = d->model_human ? logf(p->model_human_pct / (100.0f - p->model_human_pct)) : 0.0f;
+    d->machine_logit = d->model_machine ? logf(p->model_machine_pct / (100.0f - p->model_machine_pct)) : 0.0f;
     return LG_OK;
 }
 
@@ -200,7 +236,17 @@ static void clear_state(lg_amd_state *st)
     memset(st, 0, sizeof(*st));
     st->first_speech = st->last_speech = -1;
     st->chain_last = -1;
-    st->peak_db = -100.0f;
+    st->peak_db = st->top_db = -100.0f;
+}
+
+/* Analysis restarts; the clock and the on/off switch are kept. */
+static void restart_analysis(lg_amd_state *st)
+{
+    int64_t clock = st->clock;
+    int32_t off = st->off;
+    clear_state(st);
+    st->clock = st->origin = clock;
+    st->off = off;
 }
 
 int lg_amd_bank_init(lg_amd_bank *bank, lg_amd_lane *lanes, lg_amd_state *states, int channels)
@@ -219,7 +265,27 @@ int lg_amd_reset(lg_amd_bank *bank, lg_amd_lane *lanes, lg_amd_state *states, in
 {
     if (!bank || !lanes || !states || channel < 0 || channel >= bank->channels)
         return LG_E_ARG;
+    /* A new call on the channel: its clock restarts too; on/off stays as set. */
+    int32_t off = states[channel].off;
     clear_state(&states[channel]);
+    states[channel].off = off;
+    return LG_OK;
+}
+
+int lg_amd_set_active(lg_amd_bank *bank, lg_amd_lane *lanes, lg_amd_state *states, int channel, int active)
+{
+    if (!bank || !lanes || !states)
+        return LG_E_ARG;
+    if (channel < 0 || channel >= bank->channels)
+        return LG_E_RANGE;
+    lg_amd_state *st = &states[channel];
+    int off = !active;
+    if (off == st->off)
+        return LG_OK;
+    st->off = off;
+    /* Off drops what is under way without an event; on starts afresh at the
+     * channel's current time. Either way the analysis state is cleared. */
+    restart_analysis(st);
     return LG_OK;
 }
 
@@ -244,17 +310,65 @@ static float to_db(float power)
     return 10.0f * log10f(power + 1e-10f);
 }
 
+/* Times inside the analysis count from its start; events are on the
+ * channel's clock (they differ after lg_amd_set_active turned it back on). */
 static void decide(lg_amd_state *st, lg_event_sink *sink, int channel, int value, int reason, float confidence,
                    int64_t at)
 {
     st->decided = 1;
+    at += st->origin;
     lg_emit_scored(sink, channel, LG_EVENT_AMD, value, LG_EVENT_END, at, at, confidence, reason);
 }
 
 static void end_beep(lg_amd_state *st, lg_event_sink *sink, int channel)
 {
-    lg_emit(sink, channel, LG_EVENT_BEEP, st->beep_hz, LG_EVENT_END, st->beep_start, (st->beep_last + 1) * FR, 1.0f);
+    lg_emit(sink, channel, LG_EVENT_BEEP, st->beep_hz, LG_EVENT_END, st->origin + st->beep_start,
+            st->origin + (st->beep_last + 1) * FR, 1.0f);
     st->beep_on = 0;
+}
+
+/* The phrase model's inputs after frame st->frames - 1 (see amd_model.h for
+ * what each means; the order is the model's). */
+static void features(const lg_amd_state *st, float f[LG_AMD_FEATURES])
+{
+    int64_t t = st->frames - 1;
+    float since = (float)(t - st->first_speech + 1);
+    float talk = st->speech_frames > 0 ? (float)st->speech_frames : 1.0f;
+    f[0] = since / 100.0f;
+    f[1] = (float)(t - st->last_speech) / 100.0f;
+    f[2] = (float)st->words;
+    f[3] = (float)st->first_word / 100.0f;
+    f[4] = (float)(st->last_speech - st->word_start + 1) / 100.0f;
+    f[5] = (float)st->longest_word / 100.0f;
+    f[6] = (float)st->speech_frames / since;
+    f[7] = st->words > 1 ? (float)st->gap_sum / (100.0f * (float)(st->words - 1)) : 0.0f;
+    f[8] = (float)st->gap_max / 100.0f;
+    f[9] = (float)st->first_speech / 100.0f;
+    f[10] = st->top_db - st->floor_db;
+    f[11] = st->first_speech > 0 ? to_db((float)(st->pre_sum / (double)st->first_speech)) - st->top_db : 0.0f;
+    f[12] = (float)st->low / since;
+    f[13] = st->jitter_sum / talk;
+    f[14] = (float)st->voiced / talk;
+    f[15] = st->e_hist[t % EH] - st->top_db;
+}
+
+/* The trees' sum: log-odds that the call is a machine. */
+static float model_logit(const float f[LG_AMD_FEATURES])
+{
+    float sum = AMD_MODEL_BASE;
+    for (int k = 0; k < AMD_MODEL_TREES; k++) {
+        int n = amd_model_roots[k];
+        while (amd_model_nodes[n].feature >= 0)
+            n = f[amd_model_nodes[n].feature] <= amd_model_nodes[n].threshold ? amd_model_nodes[n].left
+                                                                               : amd_model_nodes[n].right;
+        sum += amd_model_nodes[n].threshold; /* a leaf keeps its value there */
+    }
+    return sum;
+}
+
+static int is_checkpoint(const lg_amd_state *st)
+{
+    return st->first_speech >= 0 && st->frames > 0 && (st->frames - 1 - st->first_speech) % MODEL_EVERY == MODEL_EVERY - 1;
 }
 
 /* The dominant frequency (Hz) of the window from the exact covariance-method
@@ -384,7 +498,8 @@ __attribute__((noinline)) static void frame_done(const lg_amd_desc *d, lg_amd_st
                     st->beep_last = t;
                     st->beep_level = ew;
                     st->beep_hz = (int32_t)lrintf(st->beep_hz_sum / (float)st->beep_hz_n);
-                    lg_emit(sink, channel, LG_EVENT_BEEP, st->beep_hz, LG_EVENT_BEGIN, st->beep_start, -1, 1.0f);
+                    lg_emit(sink, channel, LG_EVENT_BEEP, st->beep_hz, LG_EVENT_BEGIN, st->origin + st->beep_start, -1,
+                            1.0f);
                     if (!st->decided)
                         decide(st, sink, channel, LG_AMD_MACHINE, LG_AMD_REASON_BEEP, 0.95f, (t + 1) * FR);
                 }
@@ -410,7 +525,12 @@ __attribute__((noinline)) static void frame_done(const lg_amd_desc *d, lg_amd_st
     if (speech) {
         if (e > st->peak_db)
             st->peak_db = e;
+        if (e > st->top_db)
+            st->top_db = e;
         st->speech_frames++;
+        if (t > 0)
+            st->jitter_sum += fabsf(e - st->e_hist[(t - 1) % EH]);
+        st->voiced += st->shape[0] > VOICED_R1;
         if (st->first_speech < 0) {
             st->first_speech = t;
             st->word_start = st->phrase_start = t;
@@ -421,6 +541,9 @@ __attribute__((noinline)) static void frame_done(const lg_amd_desc *d, lg_amd_st
             if (gap > d->word_gap) {
                 st->words++;
                 st->word_start = t;
+                st->gap_sum += (int32_t)(gap - 1);
+                if (gap - 1 > st->gap_max)
+                    st->gap_max = (int32_t)(gap - 1);
                 if (gap > d->chatty_max_gap)
                     st->wide_gap = 1;
             }
@@ -435,9 +558,29 @@ __attribute__((noinline)) static void frame_done(const lg_amd_desc *d, lg_amd_st
             st->long_word = 1;
         if (t - st->word_start + 1 > st->longest_word)
             st->longest_word = (int32_t)(t - st->word_start + 1);
+        if (st->words == 1)
+            st->first_word = (int32_t)(t - st->word_start + 1);
         st->last_speech = t;
     }
+    if (st->first_speech < 0)
+        st->pre_sum += lag[0] / ((float)FR * d->p0); /* the frame's power, relative to 0 dBm0 */
+    else
+        st->low += e < st->top_db - LOW_DB;
     st->peak_db -= PEAK_DECAY_DB;
+    st->frames = t + 1;
+
+    if (!st->decided && is_checkpoint(st) && (d->model_human || d->model_machine)) {
+        float f[LG_AMD_FEATURES];
+        features(st, f);
+        float logit = model_logit(f);
+        st->logit = logit;
+        int64_t at = (t + 1) * FR;
+        float p = 1.0f / (1.0f + expf(-logit));
+        if (d->model_human && logit <= d->human_logit && t - st->last_speech >= MODEL_HUMAN_MIN_QUIET)
+            decide(st, sink, channel, LG_AMD_HUMAN, LG_AMD_REASON_HUMAN_VOICE, 1.0f - p, at);
+        else if (d->model_machine && logit >= d->machine_logit)
+            decide(st, sink, channel, LG_AMD_MACHINE, LG_AMD_REASON_GREETING_VOICE, p, at);
+    }
 
     if (!st->decided) {
         int64_t at = (t + 1) * FR;
@@ -446,10 +589,14 @@ __attribute__((noinline)) static void frame_done(const lg_amd_desc *d, lg_amd_st
                 decide(st, sink, channel, LG_AMD_MACHINE, LG_AMD_REASON_INITIAL_SILENCE, 0.6f, at);
         } else {
             int64_t since = t - st->first_speech, quiet = t - st->last_speech;
-            if (quiet == 0 && t - st->phrase_start >= d->max_greeting)
+            /* With the model on, long speech is a greeting only when the model
+             * does not hear a person: a talker over a television or music in
+             * the room makes "speech" that never pauses. */
+            int gate = !(d->model_human || d->model_machine) || st->logit >= GATE_LOGIT;
+            if (quiet == 0 && t - st->phrase_start >= d->max_greeting && gate)
                 decide(st, sink, channel, LG_AMD_MACHINE, LG_AMD_REASON_LONG_GREETING, 0.85f, at);
             else if (since >= d->density_window && (float)st->active >= d->density * (float)since &&
-                     st->longest_word >= d->continuous_word)
+                     st->longest_word >= d->continuous_word && gate)
                 decide(st, sink, channel, LG_AMD_MACHINE, LG_AMD_REASON_CONTINUOUS_SPEECH, 0.8f, at);
             else if (quiet >= d->after_silence)
                 decide(st, sink, channel, LG_AMD_HUMAN,
@@ -463,13 +610,14 @@ __attribute__((noinline)) static void frame_done(const lg_amd_desc *d, lg_amd_st
         if (!st->decided && t >= d->total) {
             if (st->first_speech < 0)
                 decide(st, sink, channel, LG_AMD_MACHINE, LG_AMD_REASON_INITIAL_SILENCE, 0.6f, at);
+            else if (t - st->last_speech <= d->word_gap && (d->model_human || d->model_machine) && st->logit < 0.0f)
+                decide(st, sink, channel, LG_AMD_HUMAN, LG_AMD_REASON_HUMAN_VOICE, 0.55f, at);
             else if (t - st->last_speech <= d->word_gap)
                 decide(st, sink, channel, LG_AMD_MACHINE, LG_AMD_REASON_MAX_TIME_SPEAKING, 0.55f, at);
             else
                 decide(st, sink, channel, LG_AMD_HUMAN, LG_AMD_REASON_MAX_TIME_SILENT, 0.55f, at);
         }
     }
-    st->frames = t + 1;
 }
 
 /* Lag sums x[n] x[n-k], k = 0..NL-1, over the frame in buf (history in
@@ -586,7 +734,8 @@ int lg_amd_feed(const lg_amd_desc *d, lg_amd_bank *bank, lg_amd_lane *lanes, lg_
     size_t width = encoding == LG_ENC_S16 ? sizeof(int16_t) : sizeof(uint8_t);
     for (int c = 0; c < bank->channels; c++) {
         lg_amd_state *st = &states[c];
-        if (channel_idle(d, st))
+        st->clock += nsamples; /* on or off, the channel's time goes on */
+        if (st->off || channel_idle(d, st))
             continue;
         feed_channel(d, st, (const char *)samples + (size_t)c * (size_t)stride * width, encoding, nsamples, c, &sink);
     }
@@ -604,6 +753,8 @@ int lg_amd_flush(const lg_amd_desc *d, lg_amd_bank *bank, lg_amd_lane *lanes, lg
     lg_event_sink sink = {events, 0};
     for (int c = 0; c < bank->channels; c++) {
         lg_amd_state *st = &states[c];
+        if (st->off)
+            continue;
         if (st->beep_on)
             end_beep(st, &sink, c);
         if (!st->decided) {
@@ -615,4 +766,28 @@ int lg_amd_flush(const lg_amd_desc *d, lg_amd_bank *bank, lg_amd_lane *lanes, lg
         }
     }
     return sink.count;
+}
+
+int lg_amd_features(const lg_amd_desc *d, const lg_amd_bank *bank, const lg_amd_state *states, float *features_out,
+                    int32_t *checkpoint, float *p_machine)
+{
+    if (!d || !bank || !states || !features_out || !checkpoint)
+        return LG_E_ARG;
+    for (int c = 0; c < bank->channels; c++) {
+        const lg_amd_state *st = &states[c];
+        float *f = features_out + (size_t)c * LG_AMD_FEATURES;
+        if (st->first_speech < 0 || st->frames == 0) {
+            for (int k = 0; k < LG_AMD_FEATURES; k++)
+                f[k] = 0.0f;
+            checkpoint[c] = 0;
+            if (p_machine)
+                p_machine[c] = -1.0f;
+            continue;
+        }
+        features(st, f);
+        checkpoint[c] = is_checkpoint(st);
+        if (p_machine)
+            p_machine[c] = 1.0f / (1.0f + expf(-model_logit(f)));
+    }
+    return bank->channels;
 }

@@ -53,6 +53,23 @@
  * - Words are speech frames with gaps up to word_gap_ms bridged; phrases
  *   with gaps up to phrase_gap_ms bridged.
  *
+ * Phrase model (native/amd_model.h, trained by tools/amd_training/train.py
+ * on generated calls; README.md there says on what): every 50 ms from the
+ * first speech on, until a decision, LG_AMD_FEATURES phrase features
+ * (lg_amd_features: time since the first speech, the current pause, number
+ * of words, first/last/longest word, talk share, mean and longest gap,
+ * when the first speech came, loudest speech over the noise floor, level
+ * before the first speech, share of "valley" frames 20 dB under the
+ * loudest speech, frame-level jitter, voiced share, level now) go through
+ * 60 depth-3 trees giving the log-odds of `machine`:
+ *   P(machine) <= model_human_pct, in a pause >= 250 ms -> human, HUMAN_VOICE
+ *   P(machine) >= model_machine_pct                   -> machine, GREETING_VOICE
+ * With the model on, the long-speech rules (LONG_GREETING,
+ * CONTINUOUS_SPEECH) fire only while the model's P(machine) is at least 0.8
+ * (a person over a television or music "talks" without a pause), and at
+ * total_analysis_ms a call still "speaking" is human (HUMAN_VOICE) when the
+ * model leans human. The model is checked before the rules.
+ *
  * Rules, the first to fire decides (each checked every frame):
  *   beep recognised                                   -> machine, BEEP
  *   no speech by initial_silence_ms                   -> machine, INITIAL_SILENCE
@@ -76,13 +93,24 @@
  * it (1400 ms: a person hears the agent within ~1.5 s of the end of their
  * first words; machines pausing longer are called human).
  *
- * Cost: 7 multiply-adds per sample (AVX2+FMA clone where the CPU has it,
- * portable C99 otherwise) plus a few hundred operations per frame; a channel
- * that has decided and is past beep_search_ms costs nothing. Measured ~3.2
- * cycles per sample (s16), ~3.8 (G.711): ~95 000 channels per core.
+ * The model cannot tell a machine's "Hello?" followed by a pause from a
+ * person's "Hello?" and wait: both are the same words; only the pause's
+ * length differs, and the model calls the person within ~1-1.4 s of
+ * silence, so machines pausing longer are called human.
  *
- * Dev corpus (100 calls): 93 % accuracy, humans called machines 6 %, beeps
- * 36/36 within -6..+13 ms and none on the 64 calls without one.
+ * Cost: 7 multiply-adds per sample (AVX2+FMA clone where the CPU has it,
+ * portable C99 otherwise) plus a few hundred operations per frame and the
+ * trees (~180 comparisons) every 5th frame until a decision; a channel that
+ * has decided and is past beep_search_ms costs nothing. Measured ~72 000
+ * channels per core (s16) on a loaded 2-CPU machine (before the model,
+ * ~81 500 on the same benchmark).
+ *
+ * Dev corpus (100 calls; held out, never trained on): 92 % accuracy, humans
+ * called machines 4 %, machines called humans 12 % (4 of the 6 machines that
+ * pause after "Hello?"), beeps 36/36 and none on the 64 calls without one.
+ * Generated held-out calls (800, other seed): 93.4 %, humans as machines
+ * 2.1 %, humans decided within 1.5 s of the end of their first utterance
+ * 80 % (rules alone: 89.6 %, 8.6 %, 67 %).
  */
 #ifndef LG_AMD_H
 #define LG_AMD_H
@@ -104,25 +132,28 @@
 #define LG_AMD_REASON_MAX_TIME_SPEAKING 8           /* total_analysis_ms reached while speech went on */
 #define LG_AMD_REASON_MAX_TIME_SILENT 9             /* total_analysis_ms reached in a pause */
 #define LG_AMD_REASON_END_OF_AUDIO 10               /* flushed before any rule fired */
+#define LG_AMD_REASON_HUMAN_VOICE 11                /* the phrase model: how the far end talked so far is a person's */
+#define LG_AMD_REASON_GREETING_VOICE 12             /* the phrase model: ... is a recorded greeting's */
 
 #define LG_AMD_FRAME 80      /* 10 ms */
 #define LG_AMD_LAGS 7        /* lag products 0..6 */
 #define LG_AMD_WINDOW 4      /* frames per analysis window (40 ms) */
 #define LG_AMD_HISTORY 64    /* frames of levels kept to place a beep's onset */
+#define LG_AMD_FEATURES 16   /* inputs of the phrase model (lg_amd_features) */
 
 typedef struct {
     int32_t initial_silence_ms;        /* 5000: no speech by then -> machine (Asterisk: 2500) */
-    int32_t max_greeting_ms;           /* 2800: one phrase this long -> machine (Asterisk greeting: 1500) */
+    int32_t max_greeting_ms;           /* 3500: one phrase this long -> machine (Asterisk greeting: 1500) */
     int32_t after_greeting_silence_ms; /* 1400: silence after speech -> human (Asterisk: 800) */
     int32_t total_analysis_ms;         /* 7000: decide by then (Asterisk: 5000) */
     int32_t beep_search_ms;            /* 30000: look for a beep until then after reset */
     int32_t word_gap_ms;               /* 250: pauses bridged inside a word */
     int32_t phrase_gap_ms;             /* 450: pauses bridged inside a phrase */
-    int32_t density_window_ms;         /* 3000: continuous-speech rule looks this long after onset */
+    int32_t density_window_ms;         /* 3500: continuous-speech rule looks this long after onset */
     int32_t density_pct;               /* 80: share of that time inside phrases -> machine */
     int32_t continuous_min_word_ms;    /* 0: ... and one word (word_gap_ms bridged) at least this long (0: off) */
     int32_t short_greeting_ms;         /* 1000: speech up to this counts as a short greeting (reason only) */
-    int32_t chatty_words;              /* 3: words needed by the chatty rule (0: rule off) */
+    int32_t chatty_words;              /* 0 (off; the phrase model hears chatty people): words needed by the chatty rule */
     int32_t chatty_max_word_ms;        /* 1000: longest word the chatty rule accepts */
     int32_t chatty_max_gap_ms;         /* 800 */
     int32_t chatty_silence_ms;         /* 300 */
@@ -135,6 +166,10 @@ typedef struct {
     float beep_min_hz;                 /* 300 */
     float beep_max_hz;                 /* 2200 */
     float beep_onset_db;               /* 10: a beep stands this far above the sound just before it */
+    float model_human_pct;             /* 4 (amd_model.h): the phrase model decides human, in a pause of 250 ms
+                                        * or more, when its P(machine) is at most this (0: never; below 50) */
+    float model_machine_pct;           /* 97: ... machine when its P(machine) is at least this (100: never; above 50).
+                                        * Both 0 / 100: the model is off and the rules alone decide, as before it */
 } lg_amd_params;
 
 typedef struct {
@@ -147,6 +182,8 @@ typedef struct {
     float min_speech_db, vad_db, relative_db, floor_rise;
     int32_t beep_frames;
     float beep_min_db, beep_min_hz, beep_max_hz, beep_onset_db;
+    float human_logit, machine_logit; /* the model's thresholds as log-odds of `machine` */
+    int32_t model_human, model_machine; /* each decision of the model enabled */
 } lg_amd_desc;
 
 /* Nothing is shared by the channels of a lane: channels are processed one
@@ -189,6 +226,18 @@ typedef struct {
     int64_t active;                      /* frames inside phrases (bridged) */
     int64_t speech_frames;
     int32_t decided;
+    /* phrase features (see features() in amd.c) */
+    int32_t first_word;                  /* frames of the first word */
+    int32_t gap_sum, gap_max;            /* frames of silence between words */
+    float top_db;                        /* loudest speech frame, not decaying */
+    double pre_sum;                      /* power (relative to 0 dBm0) of the frames before the first speech */
+    float jitter_sum;                    /* sum of |frame level steps| over speech frames, dB */
+    int32_t voiced;                      /* speech frames whose window is low-pass (r1/r0 > VOICED_R1) */
+    int32_t low;                         /* frames since the first speech LOW_DB under the loudest speech */
+    float logit;                         /* the model's last log-odds of `machine` (0 before it spoke) */
+    /* the channel's clock: analysis time 0 is `origin` samples into it */
+    int64_t clock, origin;
+    int32_t off;                         /* lg_amd_set_active(.., 0) */
 } lg_amd_state;
 
 typedef struct {
@@ -204,7 +253,8 @@ int lg_amd_params_bad_field(const lg_amd_params *params);
 int lg_amd_desc_init(lg_amd_desc *desc, const lg_amd_params *params);
 /* `lanes` holds (channels + LG_LANE - 1) / LG_LANE entries. */
 int lg_amd_bank_init(lg_amd_bank *bank, lg_amd_lane *lanes, lg_amd_state *states, int channels);
-/* The call on `channel` was answered now: time 0, no decision yet. */
+/* The call on `channel` was answered now: time 0, no decision yet. A
+ * channel turned off with lg_amd_set_active stays off. */
 int lg_amd_reset(lg_amd_bank *bank, lg_amd_lane *lanes, lg_amd_state *states, int channel);
 /* An upper bound on the events one feed of `nsamples` can produce. */
 int lg_amd_max_events(int channels, int nsamples);
@@ -218,6 +268,21 @@ int lg_amd_feed(const lg_amd_desc *desc, lg_amd_bank *bank, lg_amd_lane *lanes, 
  * every beep in progress; needs max_events >= 2 * channels. */
 int lg_amd_flush(const lg_amd_desc *desc, lg_amd_bank *bank, lg_amd_lane *lanes, lg_amd_state *states,
                  lg_event *events, int max_events);
+/* Turns the unit on or off for one channel. Off: the channel's samples still
+ * advance its clock, but nothing is analysed and no events come; a decision
+ * or beep search under way is dropped without an event. On (from off):
+ * analysis restarts as after lg_amd_reset, but the channel's clock is kept,
+ * so event times stay on the channel's time line. On when already on, or off
+ * when already off: nothing changes. Channels start on. LG_E_RANGE for a bad channel. */
+int lg_amd_set_active(lg_amd_bank *bank, lg_amd_lane *lanes, lg_amd_state *states, int channel, int active);
+/* For training the phrase model and for diagnostics: the model's inputs for
+ * every channel as they stand after the last completed frame,
+ * LG_AMD_FEATURES floats per channel (row-major, in `features`), whether that
+ * frame was one where the model is consulted (checkpoint[c] = 1, else 0) and
+ * the model's P(machine) there (p_machine, may be NULL; -1 where no speech
+ * was heard yet). Returns the number of channels. */
+int lg_amd_features(const lg_amd_desc *desc, const lg_amd_bank *bank, const lg_amd_state *states, float *features,
+                    int32_t *checkpoint, float *p_machine);
 /* cdef-end */
 
 #endif
