@@ -1,9 +1,16 @@
-"""Many-channel detection: one call into the C core per block and detector for N channels.
+"""Many-channel detection: one call into the C core per block for N channels and every detector.
 
-    bank = DetectorBank(channels=256, detect=("dtmf", "modem"), rate=8000)
+    bank = DetectorBank(channels=256, detect=("dtmf", "cpt", "amd"), country="de")
+    bank.set_active(3, ("dtmf", "cpt"))  # channel 3 dialling: no AMD there yet
     for event in bank.feed(block):      # block: int16, shape (256, samples)
         ...
     bank.flush()                         # end of stream: close tones in progress
+
+Each channel runs the detectors active on it (all of ``detect`` at first);
+``set_active(channel, names)`` changes that from the next block on, and an
+inactive detector costs next to nothing on that channel. Turned off, a
+detector drops a tone under way without its end event; turned on again it
+starts afresh, its times still on the channel's clock.
 
 Detectors and the values of their events:
 - ``dtmf``: the key ("0".."9", "*", "#", "A".."D"). Reported when recognised
@@ -83,25 +90,36 @@ class DetectorEvent:
         return self.end is not None
 
 
-# A block can carry dozens of events; a frozen dataclass's __init__ sets each
-# field through object.__setattr__ and costs twice as much as filling the
-# slots of a new instance directly. Same class, same immutability for users.
-_new_event = object.__new__
-_EVENT_SLOT_SETTERS = tuple(getattr(DetectorEvent, name).__set__
-                            for name in ("channel", "kind", "value", "start", "end", "confidence", "reason"))
+# A block can carry dozens of events, and building them is most of what a
+# feed costs in Python. A frozen dataclass's __init__ sets each field through
+# object.__setattr__; even filling a new instance's slots through their
+# descriptors costs ~500 ns. An instance of a twin class with the same slots
+# and no frozen __setattr__ is filled by plain attribute stores (~10 ns each)
+# and then given its real class: the same DetectorEvent, as immutable for
+# users as one built by __init__ (Python allows the switch between classes of
+# identical layout, and refuses it otherwise: checked at import below).
+class _EventDraft:
+    __slots__ = DetectorEvent.__slots__
+
+
+_new_object = object.__new__
 
 
 def _event(channel, kind, value, start, end, confidence, reason):
-    event = _new_event(DetectorEvent)
-    set_channel, set_kind, set_value, set_start, set_end, set_confidence, set_reason = _EVENT_SLOT_SETTERS
-    set_channel(event, channel)
-    set_kind(event, kind)
-    set_value(event, value)
-    set_start(event, start)
-    set_end(event, end)
-    set_confidence(event, confidence)
-    set_reason(event, reason)
+    event = _new_object(_EventDraft)
+    event.channel = channel
+    event.kind = kind
+    event.value = value
+    event.start = start
+    event.end = end
+    event.confidence = confidence
+    event.reason = reason
+    event.__class__ = DetectorEvent
     return event
+
+
+# Raises TypeError here, not at the first event, should the layouts ever differ.
+_event(0, "dtmf", "1", 0, None, 1.0, None)
 
 
 def _c_defaults(unit):
@@ -167,67 +185,36 @@ class ModemToneParams:
     max_gap_ms: int = _MODEM.max_gap_ms
 
 
-class _NativeDetector:
-    """One detector of the core for all the bank's channels: its descriptor,
-    lane and channel states, and its event buffer. Every unit has the same
-    entry points (lg_<unit>_desc_init, _bank_init, _reset, _max_events, _feed,
-    _flush)."""
+class _NativeUnit:
+    """One unit of the core for all the bank's channels: its descriptor, lane
+    and channel states, and which of the bank's detectors it serves. Every
+    unit has the same entry points (lg_<unit>_desc_init, _bank_init, _reset,
+    _set_active, _max_events, _feed, _flush); the bank feeds them all through
+    one lg_detector_set."""
 
-    def __init__(self, unit, channels, params, namers, setup=None):
-        self._calls = {name: getattr(lib, f"lg_{unit}_{name}")
-                       for name in ("desc_init", "bank_init", "reset", "max_events", "feed", "flush")}
-        self.channels = channels
+    def __init__(self, unit, channels, params, names, namers, setup=None):
+        self.unit = unit
+        self.names = frozenset(names)  # the bank's detectors this unit runs for
         self.namers = namers  # {event kind: [(reported kind, namer), ...]}
         self.desc = ffi.new(f"lg_{unit}_desc *")
-        check(self._calls["desc_init"](self.desc, _params_to_c(params, unit)), f"{unit} parameters")
+        check(getattr(lib, f"lg_{unit}_desc_init")(self.desc, _params_to_c(params, unit)), f"{unit} parameters")
         if setup is not None:
             setup(self.desc)
         self.bank = ffi.new(f"lg_{unit}_bank *")
         self.lanes = ffi.new(f"lg_{unit}_lane[]", (channels + lib.LG_LANE - 1) // lib.LG_LANE)
         self.states = ffi.new(f"lg_{unit}_state[]", channels)
-        check(self._calls["bank_init"](self.bank, self.lanes, self.states, channels), f"{unit} bank")
-        self.events = None
-        self.capacity = 0
-        self._sized_for = None
-        self._unit = unit
+        check(getattr(lib, f"lg_{unit}_bank_init")(self.bank, self.lanes, self.states, channels), f"{unit} bank")
+        self._reset = getattr(lib, f"lg_{unit}_reset")
+        self._set_active = getattr(lib, f"lg_{unit}_set_active")
+        self.active = [True] * channels  # as the core has it: channels start on
 
-    def _reserve(self, nsamples):
-        if nsamples == self._sized_for:  # blocks are usually all the same size
-            return
-        needed = check(self._calls["max_events"](self.channels, nsamples), f"{self._unit} event bound")
-        self._sized_for = nsamples
-        if needed > self.capacity:
-            self.capacity = max(needed, 64)
-            self.events = ffi.new("lg_event[]", self.capacity)
-
-    def feed(self, samples, encoding, nsamples):
-        """Runs one block; returns how many events are in self.events."""
-        self._reserve(nsamples)
-        return check(self._calls["feed"](self.desc, self.bank, self.lanes, self.states, samples, encoding,
-                                         nsamples, nsamples, self.events, self.capacity), f"{self._unit} feed")
-
-    def flush(self):
-        self._reserve(0)
-        return check(self._calls["flush"](self.desc, self.bank, self.lanes, self.states, self.events,
-                                          self.capacity), f"{self._unit} flush")
+    def set_active(self, channel, active):
+        check(self._set_active(self.bank, self.lanes, self.states, channel, int(active)),
+              f"{self.unit} set_active")
+        self.active[channel] = active
 
     def reset(self, channel):
-        check(self._calls["reset"](self.bank, self.lanes, self.states, channel), f"{self._unit} reset")
-
-
-def _converted(events, count, namers):
-    """The first `count` lg_event records as DetectorEvents; `namers` maps an
-    event kind to the functions that name it (one per detector reporting it)."""
-    if count == 0:
-        return []
-    records = np.frombuffer(ffi.buffer(events, count * _EVENT_DTYPE.itemsize), dtype=_EVENT_DTYPE)
-    out = []
-    for channel, kind, value, _flags, confidence, reason, start, end in records.tolist():
-        end = None if end < 0 else end
-        for name, namer in namers[kind]:
-            shown, why = namer(value, reason)
-            out.append(_event(channel, name, shown, start, end, round(confidence, 3), why))
-    return out
+        check(self._reset(self.bank, self.lanes, self.states, channel), f"{self.unit} reset")
 
 
 def _dtmf_name(value, reason):
@@ -316,7 +303,10 @@ def _beep_name(value, reason):
 
 
 class DetectorBank:
-    """Detectors for ``channels`` channels fed in lock step."""
+    """Detectors for ``channels`` channels fed in lock step: one call into the
+    core per block for all channels and detectors. Each channel runs the
+    detectors of ``detect`` that are active on it (all, at first; see
+    ``set_active``)."""
 
     def __init__(self, channels: int, detect=("dtmf",), rate: int = 8000,
                  encoding: str = "linear", dtmf: DtmfParams | None = None,
@@ -337,33 +327,54 @@ class DetectorBank:
         self.detect = tuple(dict.fromkeys(detect))
         self.rate = rate
         self.encoding = encoding
-        self._dtype = np.int16 if encoding == "linear" else np.uint8
+        self._dtype = np.dtype(np.int16 if encoding == "linear" else np.uint8)
         self._encoding_code = ENCODINGS[encoding]
         self.dtmf_params = dtmf or DtmfParams()
         self.modem_params = modem or ModemToneParams()
         self.cpt_params = cpt or CptParams()
         self.amd_params = amd or AmdParams()
-        self._detectors = []
+        units = []
         self._cpt = None
         if "dtmf" in self.detect:
-            self._detectors.append(_NativeDetector("dtmf_rx", self.channels, self.dtmf_params,
-                                                   {lib.LG_EVENT_DTMF: [("dtmf", _dtmf_name)]}))
+            units.append(_NativeUnit("dtmf_rx", self.channels, self.dtmf_params, ("dtmf",),
+                                     {lib.LG_EVENT_DTMF: [("dtmf", _dtmf_name)]}))
         # One fax/modem unit serves both the "modem" and the "cpt" reports.
         modem_namers = ([("modem", _modem_name)] if "modem" in self.detect else []) + \
                        ([("cpt", _modem_as_cpt)] if "cpt" in self.detect else [])
         if modem_namers:
-            self._detectors.append(_NativeDetector("modem_tone", self.channels, self.modem_params,
-                                                   {lib.LG_EVENT_MODEM_TONE: modem_namers}))
+            units.append(_NativeUnit("modem_tone", self.channels, self.modem_params,
+                                     [name for name, _ in modem_namers], {lib.LG_EVENT_MODEM_TONE: modem_namers}))
         if "cpt" in self.detect:
             table = cadence_table()
             self._table = table
-            self._cpt = _NativeDetector("cpt", self.channels, self.cpt_params,
-                                        {lib.LG_EVENT_CPT: [("cpt", self._cpt_name)]}, setup=table.load_into)
-            self._detectors.append(self._cpt)
+            self._cpt = _NativeUnit("cpt", self.channels, self.cpt_params, ("cpt",),
+                                    {lib.LG_EVENT_CPT: [("cpt", self._cpt_name)]}, setup=table.load_into)
+            units.append(self._cpt)
         if "amd" in self.detect:
-            self._detectors.append(_NativeDetector("amd", self.channels, self.amd_params,
-                                                   {lib.LG_EVENT_AMD: [("amd", _amd_name)],
-                                                    lib.LG_EVENT_BEEP: [("beep", _beep_name)]}))
+            units.append(_NativeUnit("amd", self.channels, self.amd_params, ("amd",),
+                                     {lib.LG_EVENT_AMD: [("amd", _amd_name)],
+                                      lib.LG_EVENT_BEEP: [("beep", _beep_name)]}))
+        self._units = tuple(units)
+        # Every event kind comes from one unit only, so one table names them all.
+        self._namers = {kind: namers for unit in units for kind, namers in unit.namers.items()}
+        # (kind, value, reason) -> ((reported kind, value, reason), ...): naming is
+        # a pure function of these, and their combinations are few (keys,
+        # tones, cadences, AMD reasons, beep frequencies in Hz).
+        self._labels = {}
+        self._set = ffi.new("lg_detector_set *")
+        check(lib.lg_detector_set_init(self._set, self.channels), "detector set")
+        for unit in units:
+            check(lib.lg_detector_set_add(self._set, getattr(lib, f"LG_UNIT_{unit.unit.upper()}"), unit.desc,
+                                          unit.bank, unit.lanes, unit.states), f"detector set: {unit.unit}")
+        self._set_feed = lib.lg_detector_set_feed
+        self._set_flush = lib.lg_detector_set_flush
+        self._set_max_events = lib.lg_detector_set_max_events
+        self._events = None
+        self._event_bytes = None
+        self._capacity = 0
+        self._sized_for = None
+        self._all = frozenset(self.detect)
+        self._active = [self._all] * self.channels  # per channel: the names active on it
         self.countries = [None] * self.channels
         if country is not None:
             for channel in range(self.channels):
@@ -384,6 +395,47 @@ class DetectorBank:
         check(lib.lg_cpt_set_country(self._cpt.bank, self._cpt.states, int(channel), index), "cpt country")
         self.countries[int(channel)] = None if country is None else self._table.countries[index]
 
+    def set_active(self, channel: int, detectors) -> None:
+        """Runs only ``detectors`` (names among the bank's ``detect``) on one
+        channel from the next block on; an empty tuple turns the channel's
+        detectors all off. An inactive detector costs next to nothing, reports
+        nothing, and drops a tone under way without its end event; turned on
+        again it starts afresh on the channel's clock (times stay samples since
+        the channel's last ``reset``). The fax/modem unit runs while "modem"
+        or "cpt" is active; its tones come under the active names only (a
+        switch between the two keeps a tone under way: its end comes under
+        the names active then)."""
+        self._check_channel(channel)
+        channel = int(channel)
+        if isinstance(detectors, str):
+            detectors = (detectors,)
+        try:
+            names = list(detectors)
+        except TypeError:
+            raise UsageError(f"set_active: detectors must be an iterable of names, not {detectors!r}") from None
+        bad = [name for name in names if not isinstance(name, str) or name not in self.detect]
+        if bad:
+            raise UsageError(f"set_active({channel}, ...): {', '.join(map(repr, bad))} not among this bank's "
+                             f"detectors ({', '.join(self.detect)})")
+        wanted = frozenset(names)
+        changes = [(unit, bool(unit.names & wanted)) for unit in self._units
+                   if bool(unit.names & wanted) != unit.active[channel]]
+        for unit, on in changes:
+            unit.set_active(channel, on)
+        self._active[channel] = self._all if wanted == self._all else wanted
+
+    def active(self, channel: int) -> tuple:
+        """The detectors active on a channel, in the order of ``detect``."""
+        self._check_channel(channel)
+        active = self._active[int(channel)]
+        return tuple(name for name in self.detect if name in active)
+
+    def _reserve(self, needed):
+        if needed > self._capacity:
+            self._capacity = max(needed, 64)
+            self._events = ffi.new("lg_event[]", self._capacity)
+            self._event_bytes = ffi.buffer(self._events)
+
     def feed(self, block) -> list[DetectorEvent]:
         """Feed the next samples of every channel; returns the events found."""
         if type(block) is not np.ndarray:
@@ -394,26 +446,63 @@ class DetectorBank:
             raise UsageError(f"block must have shape ({self.channels}, samples), not {block.shape}")
         if block.dtype != self._dtype:
             raise UsageError(
-                f"block dtype must be {np.dtype(self._dtype).name} for encoding={self.encoding!r}, not {block.dtype}")
+                f"block dtype must be {self._dtype.name} for encoding={self.encoding!r}, not {block.dtype}")
         if not block.flags.c_contiguous:
             block = np.ascontiguousarray(block)
         nsamples = block.shape[1]
         if nsamples == 0:
             return []
-        samples = ffi.from_buffer(block)
-        events = []
-        for detector in self._detectors:
-            count = detector.feed(samples, self._encoding_code, nsamples)  # may grow its buffer
-            events += _converted(detector.events, count, detector.namers)
-        return events
+        if nsamples != self._sized_for:  # blocks are usually all the same size
+            self._reserve(check(self._set_max_events(self._set, nsamples), "event bound"))
+            self._sized_for = nsamples
+        count = self._set_feed(self._set, ffi.from_buffer(block), self._encoding_code, nsamples, nsamples,
+                               self._events, self._capacity)
+        if count <= 0:
+            return [] if count == 0 else check(count, "feed")
+        return self._converted(count)
 
     def flush(self) -> list[DetectorEvent]:
         """End of stream: end every tone in progress and return those events."""
-        events = []
-        for detector in self._detectors:
-            count = detector.flush()
-            events += _converted(detector.events, count, detector.namers)
-        return events
+        self._reserve(check(self._set_max_events(self._set, 0), "event bound"))
+        count = check(self._set_flush(self._set, self._events, self._capacity), "flush")
+        return self._converted(count) if count else []
+
+    def _converted(self, count):
+        """The first `count` lg_event records of the buffer as DetectorEvents
+        (_event inlined, to save a call per event)."""
+        labels_of = self._labels.get
+        active = self._active
+        out = []
+        append = out.append
+        for channel, kind, value, _flags, confidence, reason, start, end in \
+                np.frombuffer(self._event_bytes, _EVENT_DTYPE, count).tolist():
+            labels = labels_of((kind, value, reason)) or self._label(kind, value, reason)
+            if len(labels) > 1:
+                # A unit serving several detectors (fax/modem: "modem" and
+                # "cpt") runs while any of them is active on the channel; a
+                # unit serving one runs only while that one is.
+                labels = [label for label in labels if label[0] in active[channel]]
+            if confidence != 1.0:
+                confidence = round(confidence, 3)
+            if end < 0:
+                end = None
+            for name, shown, why in labels:
+                event = _new_object(_EventDraft)
+                event.channel = channel
+                event.kind = name
+                event.value = shown
+                event.start = start
+                event.end = end
+                event.confidence = confidence
+                event.reason = why
+                event.__class__ = DetectorEvent
+                append(event)
+        return out
+
+    def _label(self, kind, value, reason):
+        labels = tuple((name,) + namer(value, reason) for name, namer in self._namers[kind])
+        self._labels[kind, value, reason] = labels
+        return labels
 
     def _check_channel(self, channel):
         if isinstance(channel, bool) or not isinstance(channel, (int, np.integer)):
@@ -422,7 +511,9 @@ class DetectorBank:
             raise UsageError(f"channel {channel} is outside 0..{self.channels - 1}")
 
     def reset(self, channel: int) -> None:
-        """Restart one channel: forget its state; its sample clock restarts at 0."""
+        """Restart one channel: forget its state; its sample clock restarts at 0.
+        The detectors active on it stay so."""
         self._check_channel(channel)
-        for detector in self._detectors:
-            detector.reset(int(channel))
+        channel = int(channel)
+        for unit in self._units:
+            unit.reset(channel)  # a unit's reset keeps the channel on or off

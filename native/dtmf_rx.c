@@ -165,11 +165,20 @@ static void clear_lane_column(lg_dtmf_rx_lane *lane, int i)
         lane->e_sub[h][i] = 0.0f;
 }
 
-static void clear_state(lg_dtmf_rx_state *st, int32_t pos, int64_t lane_subblocks)
+/* Forgets what the channel heard; its clock (origin, first_subblock) stays. */
+static void restart_state(lg_dtmf_rx_state *st)
 {
+    int64_t origin = st->origin, first_subblock = st->first_subblock;
     memset(st, 0, sizeof(*st));
     st->phase = LG_DTMF_IDLE;
     st->key = -1;
+    st->origin = origin;
+    st->first_subblock = first_subblock;
+}
+
+static void clear_state(lg_dtmf_rx_state *st, int32_t pos, int64_t lane_subblocks)
+{
+    restart_state(st);
     /* Channel time 0 is now; the bank's current sub-block began `pos` ago
      * and is the channel's sub-block 0. */
     st->origin = -(int64_t)pos;
@@ -186,11 +195,14 @@ int lg_dtmf_rx_bank_init(lg_dtmf_rx_bank *bank, lg_dtmf_rx_lane *lanes, lg_dtmf_
     bank->channels = channels;
     int nlanes = (channels + LG_LANE - 1) / LG_LANE;
     memset(lanes, 0, sizeof(*lanes) * (size_t)nlanes);
+    for (int ln = 0; ln < nlanes; ln++)
+        lanes[ln].acc.active = lg_goertzel_lane_mask(channels, ln);
     for (int c = 0; c < channels; c++)
         clear_state(&states[c], 0, 0);
     return LG_OK;
 }
 
+/* A reset leaves the channel on or off as it was. */
 int lg_dtmf_rx_reset(lg_dtmf_rx_bank *bank, lg_dtmf_rx_lane *lanes, lg_dtmf_rx_state *states,
                      int channel)
 {
@@ -200,6 +212,32 @@ int lg_dtmf_rx_reset(lg_dtmf_rx_bank *bank, lg_dtmf_rx_lane *lanes, lg_dtmf_rx_s
     clear_lane_column(lane, channel % LG_LANE);
     lane->tracking &= ~(1u << (channel % LG_LANE));
     clear_state(&states[channel], bank->pos, lane->subblocks);
+    return LG_OK;
+}
+
+int lg_dtmf_rx_set_active(lg_dtmf_rx_bank *bank, lg_dtmf_rx_lane *lanes, lg_dtmf_rx_state *states, int channel,
+                          int active)
+{
+    if (!bank || !lanes || !states)
+        return LG_E_ARG;
+    if (channel < 0 || channel >= bank->channels)
+        return LG_E_RANGE;
+    lg_dtmf_rx_lane *lane = &lanes[channel / LG_LANE];
+    int i = channel % LG_LANE;
+    uint32_t bit = 1u << i;
+    if (!active == !(lane->acc.active & bit))
+        return LG_OK;
+    /* Both ways the channel's analysis starts over: off drops a key under
+     * way without its END; on must not judge windows mixing the sub-blocks
+     * computed before it went off (or left stale while its lane was idle)
+     * with new ones. */
+    clear_lane_column(lane, i);
+    lane->tracking &= ~bit;
+    restart_state(&states[channel]);
+    if (active)
+        lane->acc.active |= bit;
+    else
+        lane->acc.active &= ~bit;
     return LG_OK;
 }
 
@@ -322,19 +360,26 @@ static int64_t subblock_time(const lg_dtmf_rx_state *st, int64_t sb)
     return st->origin + sb * M;
 }
 
+/* The ring slot of sub-block `sb`; a candidate found at the start of a
+ * stream begins before sub-block 0, so sb may be negative. */
+static int ring_slot(int64_t sb)
+{
+    return (int)(((sb % RING) + RING) % RING);
+}
+
 static void ring_push(lg_dtmf_rx_state *st, float amp)
 {
     if (st->ring_len == RING) {
         st->ring_first++;
         st->ring_len--;
     }
-    st->amp[(st->ring_first + st->ring_len) % RING] = amp;
+    st->amp[ring_slot(st->ring_first + st->ring_len)] = amp;
     st->ring_len++;
 }
 
 static float ring_at(const lg_dtmf_rx_state *st, int64_t sb)
 {
-    return st->amp[sb % RING];
+    return st->amp[ring_slot(sb)];
 }
 
 static float ring_max(const lg_dtmf_rx_state *st)
@@ -395,7 +440,7 @@ static void begin_candidate(lg_dtmf_rx_state *st, const subblock_result *r, int 
     st->ring_first = now - (W - 1);
     /* The window that found the key spans the last W sub-blocks. */
     for (int h = 0; h < W - 1; h++)
-        st->amp[(st->ring_first + h) % RING] = key_amplitude(r->hist_re[h], r->hist_im[h], key, i);
+        st->amp[ring_slot(st->ring_first + h)] = key_amplitude(r->hist_re[h], r->hist_im[h], key, i);
     st->ring_len = W - 1;
     ring_push(st, key_amplitude(r->x_re, r->x_im, key, i));
     /* y_pow[0] is the window that ended just before this window's first
@@ -737,6 +782,12 @@ LG_MULTIVERSION __attribute__((noinline))
 static void finish_subblock(const lg_dtmf_rx_desc *d, lg_dtmf_rx_lane *lane, lg_dtmf_rx_state *states,
                             int first_channel, int nvalid, lg_event_sink *sink)
 {
+    if (!lane->acc.active) {
+        /* Every channel of the lane is off: only the clock moves; the rings
+         * are cleared column by column as channels come back on. */
+        lane->subblocks++;
+        return;
+    }
     /* Ring slots: this sub-block replaces the one W sub-blocks old. */
     int k = (int)(lane->subblocks % 12); /* 12: every ring's length divides it */
     int now = k % W, before1 = (k + W - 1) % W, before2 = (k + W - 2) % W;
@@ -784,7 +835,7 @@ static void finish_subblock(const lg_dtmf_rx_desc *d, lg_dtmf_rx_lane *lane, lg_
     uint32_t todo = lane->tracking;
     for (int i = 0; i < LG_LANE; i++)
         todo |= (uint32_t)screen.maybe[i] << i;
-    todo &= (1u << nvalid) - 1u;
+    todo &= lane->acc.active; /* off channels were computed with the others, and are discarded here */
     for (int i = 0; todo; i++, todo >>= 1) {
         if (!(todo & 1u))
             continue;

@@ -127,8 +127,18 @@ int lg_dtmf_rx_desc_init(lg_dtmf_rx_desc *desc, const lg_dtmf_rx_params *params)
 /* `lanes` holds (channels + LG_LANE - 1) / LG_LANE entries. */
 int lg_dtmf_rx_bank_init(lg_dtmf_rx_bank *bank, lg_dtmf_rx_lane *lanes,
                          lg_dtmf_rx_state *states, int channels);
+/* Restarts one channel: its clock restarts at 0; on or off as it was. */
 int lg_dtmf_rx_reset(lg_dtmf_rx_bank *bank, lg_dtmf_rx_lane *lanes,
                      lg_dtmf_rx_state *states, int channel);
+/* Turns the unit on or off for one channel (`active` nonzero: on). Off: the
+ * channel's samples still advance its clock, but nothing is analysed and no
+ * events come; a key under way is dropped without an END event. On (from
+ * off): analysis restarts as after lg_dtmf_rx_reset, but the channel's clock
+ * is kept, so event times stay on the channel's time line. On when already
+ * on, or off when already off: nothing changes. Channels start on. A lane
+ * whose channels are all off is skipped. LG_E_RANGE for a bad channel. */
+int lg_dtmf_rx_set_active(lg_dtmf_rx_bank *bank, lg_dtmf_rx_lane *lanes, lg_dtmf_rx_state *states,
+                          int channel, int active);
 /* An upper bound on the events one feed of `nsamples` can produce. */
 int lg_dtmf_rx_max_events(int channels, int nsamples);
 /* Feeds `nsamples` samples of every channel. `samples` is row-major

@@ -412,11 +412,14 @@ void lg_goertzel_walk(const float coef[8], void *lanes, size_t lane_size, int ch
         lg_goertzel_acc *acc = (lg_goertzel_acc *)((char *)lanes + (size_t)ln * lane_size);
         int first = ln * LG_LANE;
         int nvalid = channels - first < LG_LANE ? channels - first : LG_LANE;
+        int live = acc->active != 0;
         int at = pos;
         for (int done_samples = 0; done_samples < nsamples;) {
             int n = subblock - at < nsamples - done_samples ? subblock - at : nsamples - done_samples;
-            lg_goertzel_gather(samples, encoding, stride, first, nvalid, done_samples, n, x);
-            lg_goertzel_run8(coef, acc->s1, acc->s2, acc->energy, (const float (*)[LG_LANE])x, n);
+            if (live) {
+                lg_goertzel_gather(samples, encoding, stride, first, nvalid, done_samples, n, x);
+                lg_goertzel_run8(coef, acc->s1, acc->s2, acc->energy, (const float (*)[LG_LANE])x, n);
+            }
             done_samples += n;
             at += n;
             if (at == subblock) {

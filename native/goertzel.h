@@ -34,7 +34,19 @@ typedef struct {
     float s1[8][LG_LANE];
     float s2[8][LG_LANE];
     float energy[LG_LANE];
+    /* Bit i: channel i of the lane is analysed (lg_<unit>_set_active). The
+     * walk skips the filters of a lane with none, so that a lane of idle
+     * channels costs next to nothing; its sums then stand still. */
+    uint32_t active;
 } lg_goertzel_acc;
+
+/* The channels of lane `lane` that exist: all LG_LANE bits but in the last
+ * lane of a bank whose channel count is not a multiple of LG_LANE. */
+static inline uint32_t lg_goertzel_lane_mask(int channels, int lane)
+{
+    int nvalid = channels - lane * LG_LANE;
+    return nvalid >= LG_LANE ? (1u << LG_LANE) - 1u : (1u << nvalid) - 1u;
+}
 
 /* What a detector does when a lane completes a sub-block. An internal hook
  * between two units of the core, called once per sub-block per lane; nothing
@@ -46,7 +58,9 @@ int lg_goertzel_check_feed(const void *samples, int encoding, int stride, int ns
 
 /* Runs `nsamples` samples of every channel through the eight filters of each
  * lane, in sub-blocks of `subblock` samples (<= LG_GOERTZEL_MAX_CHUNK), the
- * first one `pos` samples under way, calling `done` as each completes.
+ * first one `pos` samples under way, calling `done` as each completes. A lane
+ * without active channels is not gathered nor filtered, but `done` is still
+ * called for it, so that the detector's clocks go on.
  * `lanes` is the detector's lane array: elements of `lane_size` bytes, each
  * starting with an lg_goertzel_acc. Lanes outermost, so that a lane's state
  * stays in L1 for the whole block. */

@@ -178,10 +178,19 @@ int lg_modem_tone_desc_init(lg_modem_tone_desc *d, const lg_modem_tone_params *p
     return LG_OK;
 }
 
-static void clear_state(lg_modem_tone_state *st, int32_t pos, int64_t lane_subblocks)
+/* Forgets what the channel heard; its clock (origin, first_subblock) stays. */
+static void restart_state(lg_modem_tone_state *st)
 {
+    int64_t origin = st->origin, first_subblock = st->first_subblock;
     memset(st, 0, sizeof(*st));
     st->target = -1;
+    st->origin = origin;
+    st->first_subblock = first_subblock;
+}
+
+static void clear_state(lg_modem_tone_state *st, int32_t pos, int64_t lane_subblocks)
+{
+    restart_state(st);
     st->origin = -(int64_t)pos;
     st->first_subblock = lane_subblocks;
 }
@@ -206,11 +215,14 @@ int lg_modem_tone_bank_init(lg_modem_tone_bank *bank, lg_modem_tone_lane *lanes,
     bank->channels = channels;
     int nlanes = (channels + LG_LANE - 1) / LG_LANE;
     memset(lanes, 0, sizeof(*lanes) * (size_t)nlanes);
+    for (int ln = 0; ln < nlanes; ln++)
+        lanes[ln].acc.active = lg_goertzel_lane_mask(channels, ln);
     for (int c = 0; c < channels; c++)
         clear_state(&states[c], 0, 0);
     return LG_OK;
 }
 
+/* A reset leaves the channel on or off as it was. */
 int lg_modem_tone_reset(lg_modem_tone_bank *bank, lg_modem_tone_lane *lanes, lg_modem_tone_state *states,
                         int channel)
 {
@@ -219,6 +231,29 @@ int lg_modem_tone_reset(lg_modem_tone_bank *bank, lg_modem_tone_lane *lanes, lg_
     lg_modem_tone_lane *lane = &lanes[channel / LG_LANE];
     clear_lane_column(lane, channel % LG_LANE);
     clear_state(&states[channel], bank->pos, lane->subblocks);
+    return LG_OK;
+}
+
+int lg_modem_tone_set_active(lg_modem_tone_bank *bank, lg_modem_tone_lane *lanes, lg_modem_tone_state *states,
+                             int channel, int active)
+{
+    if (!bank || !lanes || !states)
+        return LG_E_ARG;
+    if (channel < 0 || channel >= bank->channels)
+        return LG_E_RANGE;
+    lg_modem_tone_lane *lane = &lanes[channel / LG_LANE];
+    int i = channel % LG_LANE;
+    uint32_t bit = 1u << i;
+    if (!active == !(lane->acc.active & bit))
+        return LG_OK;
+    /* Both ways the channel starts over: off drops a tone under way without
+     * its END; on must not compare new sub-blocks with ones from before. */
+    clear_lane_column(lane, i);
+    restart_state(&states[channel]);
+    if (active)
+        lane->acc.active |= bit;
+    else
+        lane->acc.active &= ~bit;
     return LG_OK;
 }
 
@@ -523,6 +558,11 @@ LG_MULTIVERSION __attribute__((noinline))
 static void finish_subblock(const lg_modem_tone_desc *d, lg_modem_tone_lane *lane, lg_modem_tone_state *states,
                             int first_channel, int nvalid, lg_event_sink *sink)
 {
+    if (!lane->acc.active) {
+        /* Every channel of the lane is off: only the clock moves. */
+        lane->subblocks++;
+        return;
+    }
     float re[NB][LG_LANE], im[NB][LG_LANE], pw[NB][LG_LANE];
     for (int b = 0; b < NB; b++) {
         for (int i = 0; i < LG_LANE; i++) {
@@ -550,7 +590,7 @@ static void finish_subblock(const lg_modem_tone_desc *d, lg_modem_tone_lane *lan
             todo |= 1u << i;
         }
     }
-    todo &= (1u << nvalid) - 1u;
+    todo &= lane->acc.active; /* off channels were computed with the others, and are discarded here */
     for (int i = 0; todo; i++, todo >>= 1) {
         if (!(todo & 1u))
             continue;

@@ -586,8 +586,8 @@ class _CountingLib:
 
 @pytest.mark.parametrize("channels", [1, 8, 64])
 def test_python_crosses_into_c_once_per_block(channels, monkeypatch):
-    """feed() of an (N, samples) block makes one lg_dtmf_rx_feed call whatever N is, and the
-    number of calls into the core per feed does not grow with N."""
+    """feed() of an (N, samples) block makes one call into the core (lg_detector_set_feed, which
+    runs lg_dtmf_rx_feed) whatever N is, and the number of calls per feed does not grow with N."""
     import gateway.dsp.detector_bank as detector_bank
 
     counting = _CountingLib(detector_bank.lib)
@@ -600,8 +600,8 @@ def test_python_crosses_into_c_once_per_block(channels, monkeypatch):
         bank.feed(data[:, i:i + 160])
         per_feed.append(list(counting.calls))
     for calls in per_feed:
-        assert calls.count("lg_dtmf_rx_feed") == 1, calls
-        # lg_dtmf_rx_max_events may size the event buffer; nothing may run per channel.
+        assert calls.count("lg_detector_set_feed") == 1, calls
+        # lg_detector_set_max_events may size the event buffer; nothing may run per channel.
         assert len(calls) <= 2, f"{channels} channels, calls into C for one block: {calls}"
 
 
@@ -751,3 +751,53 @@ def test_g711_input_gives_the_same_digits_as_linear(law):
     else:
         cases.check(f"{law} vs linear", None if lin_keys == law_keys else f"linear {lin_keys}, {law} {law_keys}")
     cases.assert_ok()
+
+
+# --------------------------------------------------------------------------
+# Channels on and off: the C entry point (the behaviour through
+# DetectorBank.set_active is in test_detector_bank.py)
+
+def _native_bank(channels):
+    from gateway.dsp.native import check, ffi, lib
+
+    params = ffi.new("lg_dtmf_rx_params *")
+    lib.lg_dtmf_rx_params_default(params)
+    desc = ffi.new("lg_dtmf_rx_desc *")
+    check(lib.lg_dtmf_rx_desc_init(desc, params), "desc")
+    bank = ffi.new("lg_dtmf_rx_bank *")
+    lanes = ffi.new("lg_dtmf_rx_lane[]", (channels + lib.LG_LANE - 1) // lib.LG_LANE)
+    states = ffi.new("lg_dtmf_rx_state[]", channels)
+    check(lib.lg_dtmf_rx_bank_init(bank, lanes, states, channels), "bank")
+    return lib, ffi, desc, bank, lanes, states
+
+
+def test_set_active_checks_its_arguments():
+    lib, ffi, desc, bank, lanes, states = _native_bank(9)
+    assert lib.lg_dtmf_rx_set_active(bank, lanes, states, -1, 0) == lib.LG_E_RANGE
+    assert lib.lg_dtmf_rx_set_active(bank, lanes, states, 9, 0) == lib.LG_E_RANGE
+    assert lib.lg_dtmf_rx_set_active(ffi.NULL, lanes, states, 0, 0) == lib.LG_E_ARG
+    assert lib.lg_dtmf_rx_set_active(bank, ffi.NULL, states, 0, 0) == lib.LG_E_ARG
+    for active in (0, 0, 1, 1, 7):  # twice the same: nothing changes; any nonzero is on
+        assert lib.lg_dtmf_rx_set_active(bank, lanes, states, 8, active) == lib.LG_OK
+
+
+def test_a_digit_on_a_whole_lane_switched_off_is_not_reported_and_the_other_lane_is_not_disturbed():
+    """Sixteen channels, the same digit on all; the second lane (8..15) off: no events
+    there, the first lane's events those of a bank where all are on."""
+    lib, ffi, desc, bank, lanes, states = _native_bank(16)
+    rng = rng_for("native-switch")
+    tape = one_digit(rng, "7", ms(80))
+    data = np.ascontiguousarray(np.stack([sig.quantize(tape.signal())] * 16))
+    reference = feed_blocks(DetectorBank(16), data, 160)
+    for ch in range(8, 16):
+        assert lib.lg_dtmf_rx_set_active(bank, lanes, states, ch, 0) == lib.LG_OK
+    room = lib.lg_dtmf_rx_max_events(16, data.shape[1])
+    events = ffi.new("lg_event[]", room)
+    n = lib.lg_dtmf_rx_feed(desc, bank, lanes, states, ffi.from_buffer(data), lib.LG_ENC_S16, data.shape[1],
+                            data.shape[1], events, room)
+    assert n >= 0
+    n += lib.lg_dtmf_rx_flush(desc, bank, lanes, states, events + n, room - n)
+    got = sorted((e.channel, chr(e.value), e.start, e.end) for e in events[0:n])
+    want = sorted((ev.channel, ev.value, ev.start, -1 if ev.end is None else ev.end)
+                  for _, ev in reference if ev.channel < 8)
+    assert got == want and len(want) == 16

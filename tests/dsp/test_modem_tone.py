@@ -110,12 +110,18 @@ class Bank:
             out.append((e.channel, NAMES[e.value], e.flags, e.start, e.end, fed))
         return out
 
-    def run(self, audio: np.ndarray, encoding: str = "linear", block: int = BLOCK):
-        """Feed (channels, n) in blocks, then flush: [(channel, value, flags, start, end, fed)]."""
+    def set_active(self, channel: int, active: bool) -> int:
+        return lib.lg_modem_tone_set_active(self.bank, self.lanes, self.states, channel, int(active))
+
+    def run(self, audio: np.ndarray, encoding: str = "linear", block: int = BLOCK, switches=None):
+        """Feed (channels, n) in blocks, then flush: [(channel, value, flags, start, end, fed)].
+        switches: {sample: [(channel, active), ...]} applied before the block starting there."""
         capacity = lib.lg_modem_tone_max_events(self.channels, block)
         events = ffi.new("lg_event[]", capacity)
         out = []
         for at in range(0, audio.shape[1], block):
+            for channel, active in (switches or {}).get(at, ()):
+                check(self.set_active(channel, active), "set_active")
             chunk = np.ascontiguousarray(audio[:, at:at + block])
             n = chunk.shape[1]
             count = check(lib.lg_modem_tone_feed(self.desc, self.bank, self.lanes, self.states,
@@ -322,3 +328,48 @@ def test_params_are_checked_and_space_is_checked():
                                   BLOCK, BLOCK, events, need - 1) == lib.LG_E_SPACE
     assert lib.lg_modem_tone_feed(b.desc, b.bank, b.lanes, b.states, ffi.from_buffer(audio), 7,
                                   BLOCK, BLOCK, events, need) == lib.LG_E_ARG
+
+
+# --------------------------------------------------------------------------
+# Channels on and off (lg_modem_tone_set_active)
+
+def test_set_active_checks_its_arguments():
+    b = Bank(3)
+    assert b.set_active(-1, False) == lib.LG_E_RANGE
+    assert b.set_active(3, False) == lib.LG_E_RANGE
+    assert lib.lg_modem_tone_set_active(ffi.NULL, b.lanes, b.states, 0, 0) == lib.LG_E_ARG
+    assert b.set_active(2, False) == lib.LG_OK and b.set_active(2, False) == lib.LG_OK
+    assert b.set_active(2, True) == lib.LG_OK and b.set_active(2, True) == lib.LG_OK
+
+
+def test_switching_channels_off_and_on():
+    """Ten channels, each a CED tone (0.25 s silence, 2 s tone) then a CNG burst later.
+    Channel 1: off from the start: nothing. Channel 2: off during the CED: its begin only,
+    no end, not even at flush. Channel 3: off before the CED, on again after it: the CNG
+    only, on the channel's clock (as a bank that never switched times it). Channel 4: told
+    it is on during the CED: unchanged. Channels 8 and 9 (a whole lane) off, then on before
+    the CNG: the CNG only. The others: as without switching."""
+    rng = sig.rng_for("modem", "switch")
+    x, _ = tape("CED", -15, 0, None, rng)
+    x = np.concatenate([x, np.zeros(FS), tone("CNG", 0.5, -15, 0, rng), np.zeros(FS // 2)])
+    audio = np.tile(sig.quantize(x), (10, 1))
+    block = 104  # not a multiple of the 64-sample sub-block
+    reference = Bank(10).run(audio, block=block)
+    ced_mid, after_ced = 96 * block, 230 * block  # 1.25 s, 2.99 s (the CED ends by 2.6 s, the CNG begins at 3.5 s)
+    switches = {0: [(1, False), (3, False), (8, False), (9, False)],
+                ced_mid: [(2, False), (4, True)],
+                after_ced: [(3, True), (8, True), (9, True)]}
+    events = Bank(10).run(audio, block=block, switches=switches)
+
+    def of(evs, channel):
+        return [(value, flags, start, end) for c, value, flags, start, end, _ in evs if c == channel]
+
+    ref = of(reference, 0)
+    assert [(v, f) for v, f, *_ in ref] == [("CED", lib.LG_EVENT_BEGIN), ("CED", lib.LG_EVENT_END),
+                                             ("CNG", lib.LG_EVENT_BEGIN), ("CNG", lib.LG_EVENT_END)]
+    assert of(events, 1) == []
+    assert of(events, 2) == ref[:1]
+    for channel in (3, 8, 9):
+        assert of(events, channel) == ref[2:], channel
+    for channel in (0, 4, 5, 6, 7):
+        assert of(events, channel) == ref, channel
