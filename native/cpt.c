@@ -64,6 +64,12 @@ static const float HI_HZ[NH] = {950.0f, 1400.0f, 1800.0f};
 #define SAME_TONE_SHARE 0.5f
 /* Durations and levels are judged only on segments at least this long. */
 #define MIN_JUDGED_BLOCKS 8
+/* Dial tone: largest spread of its frame powers past the onset (dev/cpt's
+ * dial tones: <= 1.8 dB; a modulated one's 35 ms windows: <= 1.7 dB at
+ * 25-120 Hz and 90 % depth; a held note of music in the bench: 5.7 dB). */
+#define DIAL_MAX_SPREAD_DB 4.0f
+/* Frames of a segment whose window still holds its onset (W) */
+#define ONSET_FRAMES W
 /* The matcher's longest wait while a segment grows (next_check). */
 #define RECHECK_SAMPLES (16 * M)
 
@@ -545,8 +551,10 @@ static int enough(const lg_cpt_desc *d, const lg_cpt_cadence *c, const match_res
     const lg_cpt_segment *now = &o->seg[o->n - 1];
     switch (c->cls) {
     case LG_CPT_DIAL:
+        /* A dial tone is steady; a held note of music or a sung vowel is not. */
         if (c->steps == 1)
-            return now->on && o->n == 1 && now->length >= d->dial_min_blocks * M;
+            return now->on && o->n == 1 && now->length >= d->dial_min_blocks * M &&
+                   now->spread_db <= DIAL_MAX_SPREAD_DB;
         return r->complete >= c->steps;
     case LG_CPT_RINGBACK: {
         /* One real burst at least: a click or a word and a pause are not ringing. */
@@ -839,6 +847,7 @@ static void current_segment(const lg_cpt_state *st, int64_t now, lg_cpt_segment 
     g->on = st->cur_on;
     int n = st->cur_on >= 2 ? st->cur_hi_count : st->cur_f_count;
     g->level_db = n ? level_db(st->cur_power_sum / n) : -100.0f;
+    g->spread_db = st->cur_on == 1 && st->cur_pmin > 0.0f ? 10.0f * log10f(st->cur_pmax / st->cur_pmin) : 0.0f;
     if (st->cur_on >= 2) {
         g->freq[0] = st->cur_hi_count ? st->cur_hi_f_sum / st->cur_hi_count : 0.0f;
         g->freq[1] = 0.0f;
@@ -954,7 +963,7 @@ static void start_segment(const lg_cpt_desc *d, lg_cpt_state *st, int on, int64_
         if (!on) {
             st->cur_on = 0;
             st->cur_start = g.start;
-            st->cur_power_sum = st->cur_hi_f_sum = 0.0f;
+            st->cur_power_sum = st->cur_hi_f_sum = st->cur_pmin = st->cur_pmax = 0.0f;
             st->cur_f_count = st->cur_hi_count = 0;
             memset(st->cur_spec, 0, sizeof(st->cur_spec));
             return;
@@ -977,7 +986,7 @@ static void start_segment(const lg_cpt_desc *d, lg_cpt_state *st, int on, int64_
     }
     st->cur_on = on;
     st->cur_start = at;
-    st->cur_power_sum = st->cur_hi_f_sum = 0.0f;
+    st->cur_power_sum = st->cur_hi_f_sum = st->cur_pmin = st->cur_pmax = 0.0f;
     st->cur_f_count = st->cur_hi_count = 0;
     memset(st->cur_spec, 0, sizeof(st->cur_spec));
 }
@@ -987,6 +996,11 @@ static void account(lg_cpt_state *st, const frame_view *f)
     if (st->cur_on == 1) {
         st->cur_power_sum += f->low_power;
         st->cur_f_count++;
+        if (st->cur_f_count > ONSET_FRAMES) {
+            st->cur_pmin = st->cur_f_count == ONSET_FRAMES + 1 || f->low_power < st->cur_pmin ? f->low_power
+                                                                                              : st->cur_pmin;
+            st->cur_pmax = f->low_power > st->cur_pmax ? f->low_power : st->cur_pmax;
+        }
         for (int b = 0; b < NL; b++)
             st->cur_spec[b] += f->pw[b * LG_LANE];
     } else if (st->cur_on >= 2) {

@@ -32,17 +32,24 @@
  * - Segments: frames grouped into on and off segments with hysteresis;
  *   blips and dropouts shorter than min_segment_ms are absorbed. Each
  *   on-segment keeps its mean level, dominant frequencies and steadiness.
- * - Cadence matching, at each segment boundary (and when the segment under
- *   way outgrows a candidate): the recent segments against every cadence of
- *   the table, at every phase: relative duration error per segment,
- *   frequencies, relative levels of bursts (Australia's congestion has
- *   every other burst 10 dB down). The segment under way and the first
- *   one heard are only bounds. The channel's country, when set, is tried
- *   first; other countries' cadences count when none of its own fits.
+ * - Cadence matching, at each segment boundary and when the segment under
+ *   way reaches a length that could change the answer (a cadence's bound
+ *   passed, a threshold of "enough" reached; at the latest every 112 ms):
+ *   the recent segments against the cadences of the table, at every phase:
+ *   relative duration error per segment, frequencies, relative levels of
+ *   bursts (Australia's congestion has every other burst 10 dB down). The
+ *   segment under way and the first one heard are only bounds. Cadences
+ *   are matched once per distinct shape, and only the shapes whose tones
+ *   every segment heard can be (each segment keeps the sets of tones it
+ *   fits); once a class is reported, only its shapes (does it still fit?).
+ *   The channel's country, when set, is tried first; other countries'
+ *   cadences count when none of its own fits.
  *   A class is decided when every surviving cadence is of that class and
  *   enough of the pattern has been seen (busy, congestion: three complete
- *   segments; ringback: one complete burst; dial: dial_min_ms of tone that
- *   no other class's burst could be; SIT: the third tone under way).
+ *   segments; ringback: one complete burst; dial: dial_min_ms of steady
+ *   tone (within 4 dB; a held note is not) that no other class's burst
+ *   could be; SIT: the third tone under way). A pattern that ends is not
+ *   heard again in the segments before its end.
  */
 #ifndef LG_CPT_H
 #define LG_CPT_H
@@ -141,6 +148,7 @@ typedef struct {
     int32_t length;    /* samples */
     int32_t on;        /* 0 off, 1 low-band tone, 2..4 SIT bin 950/1400/1800 */
     float level_db;    /* mean power of the tone, dB re a 0 dBm0 sine */
+    float spread_db;   /* loudest over quietest frame of a low-band tone past its onset */
     float freq[2];     /* dominant and second tone (Hz), 0 if none */
     uint64_t fits;     /* the sets of tones (lg_cpt_desc.shape_tones) it can be; all for a pause */
 } lg_cpt_segment;
@@ -157,6 +165,7 @@ typedef struct {
     int32_t cur_on, cur_pending, pend_blocks;
     int64_t cur_start, pend_start;
     float cur_power_sum;
+    float cur_pmin, cur_pmax;         /* frame powers of a low-band tone, past its onset */
     int32_t cur_f_count;
     float cur_spec[LG_CPT_LOW_BINS];  /* low-band power per bin, summed over the segment */
     float cur_hi_f_sum;

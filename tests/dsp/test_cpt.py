@@ -207,6 +207,20 @@ def test_a_pattern_that_ended_is_not_reported_again_and_what_follows_is_judged_a
     assert said[1] == [("ringback", False), ("ringback", True), ("busy", False), ("busy", True)]
 
 
+def test_a_held_note_is_not_a_dial_tone_but_a_steady_tone_is():
+    rng = np.random.default_rng(31)
+
+    def note(hz, seconds):
+        """A sung or played note: a swell and a slow tremolo, as music on hold holds one."""
+        t = np.arange(int(seconds * FS)) / FS
+        return 6000 * (0.55 + 0.45 * np.sin(np.pi * t / seconds)) * (1 + 0.25 * np.sin(2 * np.pi * 5 * t)) \
+            * np.sin(2 * np.pi * hz * t)
+
+    held = np.concatenate([np.zeros(FS // 2), note(400, 1.2), note(470, 0.8), note(380, 0.9), note(520, 0.8)])
+    steady = np.concatenate([np.zeros(FS // 2), 6000 * np.sin(2 * np.pi * 400 * np.arange(int(3.7 * FS)) / FS)])
+    assert classify([line(held, rng), line(steady, rng)], ["jp", "jp"]) == ["none", "dial"]
+
+
 def test_decisions_are_timely():
     rng = np.random.default_rng(11)
     de = tone_plan.load_plan("de")
