@@ -292,6 +292,7 @@ class AmdParams:
     beep_onset_db: float = _AMD.beep_onset_db
     model_human_pct: float = _AMD.model_human_pct
     model_machine_pct: float = _AMD.model_machine_pct
+    model_human_later_pct: float = _AMD.model_human_later_pct
 
 
 def _amd_name(value, reason):

@@ -85,6 +85,13 @@
  * consulted every 50 ms inside a greeting, it would otherwise get many
  * chances to be wrong between two words. */
 #define MODEL_HUMAN_MIN_QUIET 25
+/* A word goes on (its end is placed later) while its frames stay within
+ * this of the speech threshold: a word's end decays into the noise, and the
+ * silence after it is timed from where it fades (about where a listener
+ * hears it end), so that the after-speech silence rule decides a person
+ * at after_greeting_silence_ms after the end of their words, not ~0.1 s
+ * earlier than meant. Only the frame right after a speech frame chains. */
+#define END_HYST_DB 4.0f
 #ifndef GATE_LOGIT
 #define GATE_LOGIT 1.4f
 #endif
@@ -95,7 +102,7 @@ void lg_amd_params_default(lg_amd_params *p)
 {
     p->initial_silence_ms = 5000;
     p->max_greeting_ms = 3500;
-    p->after_greeting_silence_ms = 1400;
+    p->after_greeting_silence_ms = 1450;
     p->total_analysis_ms = 7000;
     p->beep_search_ms = 30000;
     p->word_gap_ms = 250;
@@ -119,6 +126,7 @@ void lg_amd_params_default(lg_amd_params *p)
     p->beep_onset_db = 10.0f;
     p->model_human_pct = MODEL_HUMAN_PCT_DEFAULT;
     p->model_machine_pct = MODEL_MACHINE_PCT_DEFAULT;
+    p->model_human_later_pct = MODEL_HUMAN_LATER_PCT_DEFAULT;
 }
 
 static int ms_ok(int32_t v, int32_t lo, int32_t hi)
@@ -183,6 +191,8 @@ int lg_amd_params_bad_field(const lg_amd_params *p)
         return 24;
     if (!(p->model_machine_pct > 50.0f && p->model_machine_pct <= 100.0f))
         return 25;
+    if (!(p->model_human_later_pct >= 0.0f && p->model_human_later_pct < 50.0f))
+        return 26;
     return -1;
 }
 
@@ -227,6 +237,9 @@ int lg_amd_desc_init(lg_amd_desc *d, const lg_amd_params *p)
     d->model_human = p->model_human_pct > 0.0f;
     d->model_machine = p->model_machine_pct < 100.0f;
     d->human_logit = d->model_human ? logf(p->model_human_pct / (100.0f - p->model_human_pct)) : 0.0f;
+    d->human_later_logit = d->model_human && p->model_human_later_pct > 0.0f
+                               ? logf(p->model_human_later_pct / (100.0f - p->model_human_later_pct))
+                               : -1e30f;
     d->machine_logit = d->model_machine ? logf(p->model_machine_pct / (100.0f - p->model_machine_pct)) : 0.0f;
     return LG_OK;
 }
@@ -350,6 +363,8 @@ static void features(const lg_amd_state *st, float f[LG_AMD_FEATURES])
     f[13] = st->jitter_sum / talk;
     f[14] = (float)st->voiced / talk;
     f[15] = st->e_hist[t % EH] - st->top_db;
+    f[16] = (float)(st->last_speech - st->phrase_start + 1) / 100.0f;
+    f[17] = (float)st->prev_gap / 100.0f;
 }
 
 /* The trees' sum: log-odds that the call is a machine. */
@@ -542,6 +557,7 @@ __attribute__((noinline)) static void frame_done(const lg_amd_desc *d, lg_amd_st
                 st->words++;
                 st->word_start = t;
                 st->gap_sum += (int32_t)(gap - 1);
+                st->prev_gap = (int32_t)(gap - 1);
                 if (gap - 1 > st->gap_max)
                     st->gap_max = (int32_t)(gap - 1);
                 if (gap > d->chatty_max_gap)
@@ -562,6 +578,9 @@ __attribute__((noinline)) static void frame_done(const lg_amd_desc *d, lg_amd_st
             st->first_word = (int32_t)(t - st->word_start + 1);
         st->last_speech = t;
     }
+    else if (st->last_speech == t - 1 && e > st->floor_db + d->vad_db - END_HYST_DB &&
+             st->run < BEEP_NOT_SPEECH_RUN)
+        st->last_speech = t; /* the decaying end of a word */
     if (st->first_speech < 0)
         st->pre_sum += lag[0] / ((float)FR * d->p0); /* the frame's power, relative to 0 dBm0 */
     else
@@ -576,7 +595,9 @@ __attribute__((noinline)) static void frame_done(const lg_amd_desc *d, lg_amd_st
         st->logit = logit;
         int64_t at = (t + 1) * FR;
         float p = 1.0f / (1.0f + expf(-logit));
-        if (d->model_human && logit <= d->human_logit && t - st->last_speech >= MODEL_HUMAN_MIN_QUIET)
+        /* After a second word, a looser threshold (see model_human_later_pct). */
+        float human_logit = st->words >= 2 ? d->human_later_logit : d->human_logit;
+        if (d->model_human && logit <= human_logit && t - st->last_speech >= MODEL_HUMAN_MIN_QUIET)
             decide(st, sink, channel, LG_AMD_HUMAN, LG_AMD_REASON_HUMAN_VOICE, 1.0f - p, at);
         else if (d->model_machine && logit >= d->machine_logit)
             decide(st, sink, channel, LG_AMD_MACHINE, LG_AMD_REASON_GREETING_VOICE, p, at);

@@ -140,8 +140,9 @@ def test_defaults_are_valid_and_documented_values():
     lib.lg_amd_params_default(p)
     assert lib.lg_amd_params_bad_field(p) == -1
     assert (p.initial_silence_ms, p.max_greeting_ms, p.after_greeting_silence_ms, p.total_analysis_ms,
-            p.beep_search_ms) == (5000, 3500, 1400, 7000, 30000)
+            p.beep_search_ms) == (5000, 3500, 1450, 7000, 30000)
     assert 0 < p.model_human_pct < 50 < p.model_machine_pct <= 100
+    assert 0 < p.model_human_later_pct < 50
 
 
 FIELDS = [("initial_silence_ms", 50), ("max_greeting_ms", 0), ("after_greeting_silence_ms", 10),
@@ -151,7 +152,7 @@ FIELDS = [("initial_silence_ms", 50), ("max_greeting_ms", 0), ("after_greeting_s
           ("min_speech_dbm0", 1.0), ("vad_threshold_db", 0.5), ("relative_db", 2.0),
           ("floor_rise_db_per_s", -1.0), ("beep_min_ms", 200), ("beep_min_dbm0", float("nan")),
           ("beep_min_hz", 50.0), ("beep_max_hz", 250.0), ("beep_onset_db", -1.0),
-          ("model_human_pct", 50.0), ("model_machine_pct", float("nan"))]
+          ("model_human_pct", 50.0), ("model_machine_pct", float("nan")), ("model_human_later_pct", -1.0)]
 
 
 @pytest.mark.parametrize("index,field", list(enumerate(FIELDS)), ids=[f for f, _ in FIELDS])
@@ -257,7 +258,8 @@ def test_beep_after_greeting_like_noise_and_after_decision():
     x, onset = silence_then(np.concatenate([talk, np.zeros(FS // 2), sine(850, 0.3, -15, rng)]), 0.5, 0.5, rng)
     ev = detect(x)
     d = decision(ev)
-    assert d[2] == lib.LG_AMD_MACHINE and d[6] in (lib.LG_AMD_REASON_LONG_GREETING, lib.LG_AMD_REASON_CONTINUOUS_SPEECH)
+    assert d[2] == lib.LG_AMD_MACHINE and d[6] in (lib.LG_AMD_REASON_LONG_GREETING, lib.LG_AMD_REASON_CONTINUOUS_SPEECH,
+                                                   lib.LG_AMD_REASON_GREETING_VOICE)
     b = beeps(ev)
     assert len(b) == 1
     assert abs((b[0][4] - (onset + n + FS // 2)) / FS) <= 0.02
@@ -337,15 +339,18 @@ RULES_ONLY = {"model_human_pct": 0.0, "model_machine_pct": 100.0}
 def test_hello_then_silence_is_human():
     rng = sig.rng_for("amd-hello")
     x, onset = silence_then(burst(0.6, -20, rng), 0.8, 3.0, rng)
-    # The phrase model hears a person in the pause, before the silence rule.
+    # A person, by the phrase model in the pause or by the silence rule at the
+    # latest (the model is strict in the first pause: a machine's "Hello?"
+    # before its greeting sounds the same).
     d = decision(detect(x))
-    assert (d[2], d[6]) == (lib.LG_AMD_HUMAN, lib.LG_AMD_REASON_HUMAN_VOICE)
-    assert 0.25 <= (d[4] - onset) / FS - 0.6 <= 1.4
+    assert d[2] == lib.LG_AMD_HUMAN and d[6] in (lib.LG_AMD_REASON_HUMAN_VOICE,
+                                                 lib.LG_AMD_REASON_SHORT_GREETING_THEN_SILENCE)
+    assert 0.25 <= (d[4] - onset) / FS - 0.6 <= 1.5
     # The rules alone: after after_greeting_silence_ms.
     d = decision(detect(x, **RULES_ONLY))
     assert (d[2], d[6]) == (lib.LG_AMD_HUMAN, lib.LG_AMD_REASON_SHORT_GREETING_THEN_SILENCE)
-    # Decided 1.4 s (after_greeting_silence_ms) after the end of the word, give or take a frame or two.
-    assert abs((d[4] - onset) / FS - 0.6 - 1.4) <= 0.05
+    # Decided 1.45 s (after_greeting_silence_ms) after the end of the word, give or take a frame or two.
+    assert abs((d[4] - onset) / FS - 0.6 - 1.45) <= 0.03
 
 
 def test_long_speech_is_machine():
@@ -353,7 +358,8 @@ def test_long_speech_is_machine():
     x, onset = silence_then(burst(4.0, -20, rng), 0.5, 1.0, rng)
     d = decision(detect(x))
     assert d[2] == lib.LG_AMD_MACHINE and d[6] in (lib.LG_AMD_REASON_LONG_GREETING,
-                                                   lib.LG_AMD_REASON_CONTINUOUS_SPEECH)
+                                                   lib.LG_AMD_REASON_CONTINUOUS_SPEECH,
+                                                   lib.LG_AMD_REASON_GREETING_VOICE)
     assert (d[4] - onset) / FS <= 3.6
 
 
