@@ -362,6 +362,7 @@ class DetectorBank:
         # a pure function of these, and their combinations are few (keys,
         # tones, cadences, AMD reasons, beep frequencies in Hz).
         self._labels = {}
+        self._rounded = {1.0: 1.0}  # confidence as C has it (thousandths in float32) -> as shown
         self._set = ffi.new("lg_detector_set *")
         check(lib.lg_detector_set_init(self._set, self.channels), "detector set")
         for unit in units:
@@ -483,8 +484,10 @@ class DetectorBank:
                 # "cpt") runs while any of them is active on the channel; a
                 # unit serving one runs only while that one is.
                 labels = [label for label in labels if label[0] in active[channel]]
-            if confidence != 1.0:
-                confidence = round(confidence, 3)
+            shown_confidence = self._rounded.get(confidence)
+            if shown_confidence is None:
+                shown_confidence = self._rounded[confidence] = round(confidence, 3)
+            confidence = shown_confidence
             if end < 0:
                 end = None
             for name, shown, why in labels:

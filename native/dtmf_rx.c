@@ -277,10 +277,12 @@ typedef struct {
     float window_energy[LG_LANE];
 } subblock_result;
 
-static void emit(lg_event_sink *sink, int channel, int key, int flags, int64_t start, int64_t end)
+/* A key is reported only once every test has passed; its confidence says
+ * how much of what was heard it was: its two tones' mean share of the
+ * windows' energy (near 1 on a quiet line, lower over speech or noise). */
+static void emit(lg_event_sink *sink, int channel, int key, int flags, int64_t start, int64_t end, float confidence)
 {
-    /* A key is reported only once every test has passed: its confidence is whole. */
-    lg_emit(sink, channel, LG_EVENT_DTMF, (unsigned char)lg_dtmf_keys[key], flags, start, end, 1.0f);
+    lg_emit(sink, channel, LG_EVENT_DTMF, (unsigned char)lg_dtmf_keys[key], flags, start, end, confidence);
 }
 
 /* window_gain_exact from the descriptor's table (the audio path has no time
@@ -503,7 +505,7 @@ static void end_digit(lg_dtmf_rx_state *st, int channel, lg_event_sink *sink)
     int64_t end = estimate_end(st);
     if (end < st->start)
         end = st->start;
-    emit(sink, channel, st->key, LG_EVENT_END, st->start, end);
+    emit(sink, channel, st->key, LG_EVENT_END, st->start, end, st->confidence);
     st->phase = LG_DTMF_IDLE;
     st->key = -1;
 }
@@ -548,7 +550,8 @@ static void decide(const lg_dtmf_rx_desc *d, lg_dtmf_rx_state *st, const subbloc
                 candidate_is_key(d, st, r, i)) {
                 st->start = start;
                 st->phase = LG_DTMF_ACTIVE;
-                emit(sink, channel, key, LG_EVENT_BEGIN, start, -1);
+                st->confidence = st->fraction_sum / (float)st->fraction_count;
+                emit(sink, channel, key, LG_EVENT_BEGIN, start, -1, st->confidence);
             }
         }
         return;
@@ -557,6 +560,7 @@ static void decide(const lg_dtmf_rx_desc *d, lg_dtmf_rx_state *st, const subbloc
         /* Another key straight away: the new tone's start bounds the old one's end. */
         int was_active = st->phase == LG_DTMF_ACTIVE;
         int old_key = st->key;
+        float old_confidence = st->confidence;
         int64_t old_start = st->start, old_end = was_active ? estimate_end(st) : 0;
         begin_candidate(st, r, key, i, now);
         if (was_active) {
@@ -565,7 +569,7 @@ static void decide(const lg_dtmf_rx_desc *d, lg_dtmf_rx_state *st, const subbloc
                 old_end = boundary;
             if (old_end < old_start)
                 old_end = old_start;
-            emit(sink, channel, old_key, LG_EVENT_END, old_start, old_end);
+            emit(sink, channel, old_key, LG_EVENT_END, old_start, old_end, old_confidence);
         }
         return;
     }

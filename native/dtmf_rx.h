@@ -101,6 +101,7 @@ typedef struct {
     int32_t valid_windows;    /* windows that showed the tracked key */
     float peak_power;         /* strongest |Y_row|^2 + |Y_col|^2 of the tracked key */
     float fraction_sum;       /* tone share of those windows, onset excluded */
+    float confidence;         /* of the confirmed key: its tones' mean share of the windows' energy */
     float peak_ratio_sum;     /* dB of the weaker group's peak over its next bin */
     int32_t fraction_count;
     float dev_min[2], dev_max[2]; /* relative frequency offsets seen, row and column */

@@ -80,7 +80,9 @@ static inline void lg_emit_scored(lg_event_sink *sink, int channel, int kind, in
     ev->kind = kind;
     ev->value = value;
     ev->flags = flags;
-    ev->confidence = confidence < 0.0f ? 0.0f : confidence > 1.0f ? 1.0f : confidence;
+    /* in thousandths: finer means nothing, and a host sees few distinct values */
+    confidence = confidence < 0.0f ? 0.0f : confidence > 1.0f ? 1.0f : confidence;
+    ev->confidence = (float)(int)(confidence * 1000.0f + 0.5f) / 1000.0f;
     ev->reason = reason;
     ev->start = start < 0 ? 0 : start; /* a tone under way when the channel was reset */
     ev->end = end;

@@ -801,3 +801,20 @@ def test_a_digit_on_a_whole_lane_switched_off_is_not_reported_and_the_other_lane
     want = sorted((ev.channel, ev.value, ev.start, -1 if ev.end is None else ev.end)
                   for _, ev in reference if ev.channel < 8)
     assert got == want and len(want) == 16
+
+
+def test_a_keys_confidence_is_how_much_of_what_was_heard_it_was():
+    rng = sig.rng_for("confidence")
+    n = sig.ms(400)
+    seen = {}
+    for snr_db in (None, 10, 2):  # a quiet line, then noise 10 and 2 dB under the key
+        x = np.zeros(n)
+        x[sig.ms(100):sig.ms(180)] += sig.dual_tone("5", sig.ms(80), row_dbm0=-12, col_dbm0=-10)
+        if snr_db is not None:
+            x += sig.white_noise(n, sig.sum_dbm0(-12, -10) - snr_db, rng)
+        bank = DetectorBank(1, detect=("dtmf",))
+        events = bank.feed(sig.quantize(x)) + bank.flush()
+        assert [(ev.value, ev.ended) for ev in events] == [("5", False), ("5", True)]
+        assert events[0].confidence == events[1].confidence
+        seen[snr_db] = events[0].confidence
+    assert seen[None] >= 0.98 and 0.85 <= seen[10] < 0.97 and 0.3 <= seen[2] < seen[10]
