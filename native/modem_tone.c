@@ -271,10 +271,12 @@ int lg_modem_tone_max_events(int channels, int nsamples)
 
 /* ---- decisions, once per sub-block ------------------------------------ */
 
-static void emit(lg_event_sink *sink, int channel, int value, int flags, int64_t start, int64_t end)
+/* Reported only once its frequency, steadiness and share have held; the
+ * confidence says how much of what was heard the tone was. */
+static void emit(lg_event_sink *sink, int channel, int value, int flags, int64_t start, int64_t end,
+                 float confidence)
 {
-    /* Reported only once its frequency, steadiness and share have held: whole confidence. */
-    lg_emit(sink, channel, LG_EVENT_MODEM_TONE, value, flags, start, end, 1.0f);
+    lg_emit(sink, channel, LG_EVENT_MODEM_TONE, value, flags, start, end, confidence);
 }
 
 /* One sub-block of one channel: the tone bins' X and what the screen saw. */
@@ -293,6 +295,17 @@ static int64_t block_time(const lg_modem_tone_state *st, int64_t sb)
 static float clamp01(float x)
 {
     return x < 0.0f ? 0.0f : (x > 1.0f ? 1.0f : x);
+}
+
+/* The tone's mean share of the sub-blocks' energy, corrected for the
+ * window's roll-off at its offset (as classify judges it). */
+static float tone_confidence(const lg_modem_tone_state *st)
+{
+    if (st->good <= 0)
+        return 0.0f;
+    float share = st->frac_sum / (float)st->good;
+    float gain = st->inliers > 0 ? (float)window_gain(st->f_sum / (float)st->inliers) : 1.0f;
+    return clamp01(gain > 0.0f ? share / gain : share);
 }
 
 static float mean_amp(const lg_modem_tone_state *st)
@@ -333,7 +346,7 @@ static int64_t tone_start(const lg_modem_tone_state *st, int64_t now)
 static void end_tone(lg_modem_tone_state *st, int channel, lg_event_sink *sink)
 {
     if (st->value)
-        emit(sink, channel, st->value, LG_EVENT_END, st->start, tone_end(st));
+        emit(sink, channel, st->value, LG_EVENT_END, st->start, tone_end(st), st->confidence);
     st->target = -1;
     st->value = 0;
 }
@@ -548,7 +561,8 @@ static void decide(const lg_modem_tone_desc *d, lg_modem_tone_state *st, const b
         if (!st->value)
             st->start = tone_start(st, now);
         st->value = value;
-        emit(sink, channel, value, LG_EVENT_BEGIN, st->start, -1);
+        st->confidence = tone_confidence(st);
+        emit(sink, channel, value, LG_EVENT_BEGIN, st->start, -1, st->confidence);
     }
 }
 

@@ -134,6 +134,7 @@ typedef struct {
     float f_sum, f_sq;        /* frequency offsets (Hz) of steady advances */
     float frac_sum, power_sum;
     int32_t good;             /* sub-blocks that held the tone */
+    float confidence;         /* of the tone reported: its mean share of the energy */
     int32_t reversals;
     int32_t clean_run, am_run, am_seen;
     float am[LG_MODEM_TONE_AM_BLOCKS];

@@ -373,3 +373,19 @@ def test_switching_channels_off_and_on():
         assert of(events, channel) == ref[2:], channel
     for channel in (0, 4, 5, 6, 7):
         assert of(events, channel) == ref, channel
+
+
+def test_a_tones_confidence_is_how_much_of_what_was_heard_it_was():
+    from gateway.dsp import DetectorBank
+
+    t = np.arange(4 * FS) / FS
+    rng = np.random.default_rng(41)
+    seen = {}
+    for noise_rms in (0.0, 1500.0, 4000.0):  # a quiet line, then noise 11.5 and 3 dB under the tone
+        x = 8000 * np.sin(2 * np.pi * 2100 * t) + rng.normal(0, noise_rms, len(t))
+        bank = DetectorBank(1, detect=("modem",))
+        events = bank.feed(np.clip(np.round(x), -32768, 32767).astype(np.int16)) + bank.flush()
+        assert [(ev.value, ev.ended) for ev in events] == [("CED", False), ("CED", True)]
+        assert events[0].confidence == events[1].confidence
+        seen[noise_rms] = events[0].confidence
+    assert seen[0.0] >= 0.98 and 0.85 <= seen[1500.0] < 0.98 and 0.4 <= seen[4000.0] < seen[1500.0]
