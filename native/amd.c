@@ -304,16 +304,9 @@ int lg_amd_set_active(lg_amd_bank *bank, lg_amd_lane *lanes, lg_amd_state *state
 
 int lg_amd_max_events(int channels, int nsamples)
 {
-    if (channels < 1 || nsamples < 0)
-        return LG_E_ARG;
     /* Per channel and completed frame at most three events (a beep's end, a
      * beep's begin, the decision); flush needs two per channel. */
-    int64_t bound = (int64_t)channels * 3 * ((int64_t)nsamples / FR + 1);
-    if (bound < 2 * (int64_t)channels)
-        bound = 2 * (int64_t)channels;
-    if (bound > 0x7FFFFFFF)
-        return LG_E_RANGE;
-    return (int)bound;
+    return lg_event_bound(channels, nsamples, 3, FR, 2);
 }
 
 /* ---- per frame ---------------------------------------------------------- */

@@ -332,13 +332,8 @@ int lg_cpt_set_country(lg_cpt_bank *bank, lg_cpt_state *states, int channel, int
 
 int lg_cpt_max_events(int channels, int nsamples)
 {
-    if (channels < 1 || nsamples < 0)
-        return LG_E_ARG;
     /* At most an end and a begin per channel per sub-block; flush one each. */
-    int64_t bound = (int64_t)channels * 2 * ((int64_t)nsamples / M + 1);
-    if (bound > 0x7FFFFFFF)
-        return LG_E_RANGE;
-    return (int)bound;
+    return lg_event_bound(channels, nsamples, 2, M, 1);
 }
 
 /* ---- cadence matching -------------------------------------------------- */

@@ -243,13 +243,8 @@ int lg_dtmf_rx_set_active(lg_dtmf_rx_bank *bank, lg_dtmf_rx_lane *lanes, lg_dtmf
 
 int lg_dtmf_rx_max_events(int channels, int nsamples)
 {
-    if (channels < 1 || nsamples < 0)
-        return LG_E_ARG;
     /* At most two events per channel per completed sub-block. */
-    int64_t bound = (int64_t)channels * 2 * ((int64_t)nsamples / M + 1);
-    if (bound > 0x7FFFFFFF)
-        return LG_E_RANGE;
-    return (int)bound;
+    return lg_event_bound(channels, nsamples, 2, M, 1);
 }
 
 /* ---- decisions, once per sub-block ------------------------------------ */

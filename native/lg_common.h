@@ -94,6 +94,22 @@ static inline void lg_emit(lg_event_sink *sink, int channel, int kind, int value
     lg_emit_scored(sink, channel, kind, value, flags, start, end, confidence, 0);
 }
 
+/* The most events `channels` channels can give for `nsamples` samples when
+ * each gives at most `per_step` events per completed step of `step` samples
+ * (and at least `floor_per_channel` each, what a flush may need):
+ * LG_E_ARG for bad counts, LG_E_RANGE beyond an int. */
+static inline int lg_event_bound(int channels, int nsamples, int per_step, int step, int floor_per_channel)
+{
+    if (channels < 1 || nsamples < 0)
+        return LG_E_ARG;
+    int64_t bound = (int64_t)channels * per_step * ((int64_t)nsamples / step + 1);
+    if (bound < (int64_t)channels * floor_per_channel)
+        bound = (int64_t)channels * floor_per_channel;
+    if (bound > 0x7FFFFFFF)
+        return LG_E_RANGE;
+    return (int)bound;
+}
+
 /* Returns the peak amplitude of a sine at `dbm0`. */
 static inline float lg_dbm0_to_peak(float dbm0)
 {

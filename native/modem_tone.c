@@ -259,14 +259,9 @@ int lg_modem_tone_set_active(lg_modem_tone_bank *bank, lg_modem_tone_lane *lanes
 
 int lg_modem_tone_max_events(int channels, int nsamples)
 {
-    if (channels < 1 || nsamples < 0)
-        return LG_E_ARG;
     /* At most two events per channel per completed sub-block (an end and a
      * begin); flush needs one per channel. */
-    int64_t bound = (int64_t)channels * 2 * ((int64_t)nsamples / M + 1);
-    if (bound > 0x7FFFFFFF)
-        return LG_E_RANGE;
-    return (int)bound;
+    return lg_event_bound(channels, nsamples, 2, M, 1);
 }
 
 /* ---- decisions, once per sub-block ------------------------------------ */
