@@ -1,5 +1,10 @@
-"""Board kinds, the board protocol and transports (installed as gateway.boards).
+"""Board kinds, the board protocol, transports and firmware images (installed as gateway.boards).
 
-Board support arrives with the boards issue; the package exists now so that the
-folder-to-package mapping of pyproject.toml is in place from the start.
+kinds      board kind descriptors and flash layouts
+protocol   the frame codec of PROTOCOL.md (no I/O)
+transport  byte transports by URL (serial, pty, tcp, spy+)
+link       a transport with sequence numbers and request/reply matching
+image      firmware images of IMAGE.md: keys, build, sign, verify
+
+The board firmware and its simulator (C) live beside these under boards/.
 """

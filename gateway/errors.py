@@ -39,3 +39,17 @@ class InputError(LinegateError, ValueError):
 
 class AudioFormatError(InputError):
     """An audio file is not a WAV file we can read, or is damaged."""
+
+
+class LinkError(LinegateError):
+    """The link to a board failed: it cannot be opened, it closed, or the board did not
+    answer in time. Not bad data (that is an InputError such as a FrameError)."""
+
+
+class SignatureError(InputError):
+    """Signed input whose signature does not verify, or is signed by a key that is not trusted."""
+
+
+class IncompatibleError(InputError):
+    """Well-formed input that does not fit its target: another board kind or hardware
+    revision, a downgrade that was not allowed, more than the target holds."""

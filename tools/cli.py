@@ -2,9 +2,14 @@
 
 Exit codes:
     0    success
-    1    the command ran but some of its inputs failed (each named on stderr)
+    1    the command ran but some of its inputs failed (each named on stderr),
+         or the board or the link to it failed (unreachable, closed, no answer)
     2    bad input or bad usage: a one-line message on stderr
     3    the compiled DSP core is missing, stale or failed
+    4    a signature does not verify, or the signing key is not trusted
+    5    the input is sound but does not fit its target: a firmware image for
+         another board kind or hardware revision, a downgrade not allowed, a
+         payload larger than the slot
     130  interrupted (Ctrl-C)
 Any other exception is a bug and propagates with its traceback.
 """
@@ -16,12 +21,14 @@ import os
 import sys
 
 import gateway
-from gateway.errors import InputError, NativeError, UsageError
+from gateway.errors import IncompatibleError, InputError, LinkError, NativeError, SignatureError, UsageError
 
 EXIT_OK = 0
 EXIT_PARTIAL_FAILURE = 1
 EXIT_BAD_INPUT = 2
 EXIT_NATIVE = 3
+EXIT_UNTRUSTED = 4
+EXIT_INCOMPATIBLE = 5
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `linegate ... | head`
 
@@ -43,13 +50,14 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     # Imported here so that `linegate --version` works even when a subcommand's
     # dependencies (the compiled core) cannot be loaded.
-    from gateway.tools import analyze
+    from gateway.tools import analyze, image
 
     parser = _Parser(prog=PROG, description="Linegate telephony gateway: tools for technicians and operators.")
     parser.add_argument("--version", action="version", version=f"{PROG} {gateway.__version__}")
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subcommands.required = True
     analyze.add_parser(subcommands)
+    image.add_parser(subcommands)
     return parser
 
 
@@ -62,6 +70,12 @@ def main(argv: list[str] | None = None) -> int:
         except SystemExit as stop:  # --help and --version print and "exit" successfully
             return stop.code if isinstance(stop.code, int) else EXIT_OK
         return args.run(args)
+    except SignatureError as exc:  # before InputError, of which these are kinds
+        _complain(str(exc))
+        return EXIT_UNTRUSTED
+    except IncompatibleError as exc:
+        _complain(str(exc))
+        return EXIT_INCOMPATIBLE
     except InputError as exc:
         _complain(str(exc))
         return EXIT_BAD_INPUT
@@ -71,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         _complain(str(exc))
         return EXIT_BAD_INPUT
+    except LinkError as exc:
+        _complain(str(exc))
+        return EXIT_PARTIAL_FAILURE
     except NativeError as exc:
         _complain(str(exc))
         return EXIT_NATIVE
