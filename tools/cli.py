@@ -4,7 +4,8 @@ Exit codes:
     0    success
     1    the command ran but some of its inputs failed (each named on stderr)
     2    bad input or bad usage: a one-line message on stderr
-    3    the compiled DSP core is missing, stale or failed
+    3    the compiled DSP core (or the board simulator) is missing, stale or failed
+    4    `linegate sim --power-cut-after-writes N`: the simulated board's power was cut
     130  interrupted (Ctrl-C)
 Any other exception is a bug and propagates with its traceback.
 """
@@ -43,13 +44,14 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     # Imported here so that `linegate --version` works even when a subcommand's
     # dependencies (the compiled core) cannot be loaded.
-    from gateway.tools import analyze
+    from gateway.tools import analyze, sim
 
     parser = _Parser(prog=PROG, description="Linegate telephony gateway: tools for technicians and operators.")
     parser.add_argument("--version", action="version", version=f"{PROG} {gateway.__version__}")
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subcommands.required = True
     analyze.add_parser(subcommands)
+    sim.add_parser(subcommands)
     return parser
 
 
