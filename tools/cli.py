@@ -5,11 +5,12 @@ Exit codes:
     1    the command ran but some of its inputs failed (each named on stderr),
          or the board or the link to it failed (unreachable, closed, no answer)
     2    bad input or bad usage: a one-line message on stderr
-    3    the compiled DSP core is missing, stale or failed
+    3    the compiled DSP core (or the board simulator) is missing, stale or failed
     4    a signature does not verify, or the signing key is not trusted
     5    the input is sound but does not fit its target: a firmware image for
          another board kind or hardware revision, a downgrade not allowed, a
          payload larger than the slot
+    6    `linegate sim --power-cut-after-writes N`: the simulated board's power was cut
     130  interrupted (Ctrl-C)
 Any other exception is a bug and propagates with its traceback.
 """
@@ -50,7 +51,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     # Imported here so that `linegate --version` works even when a subcommand's
     # dependencies (the compiled core) cannot be loaded.
-    from gateway.tools import analyze, image
+    from gateway.tools import analyze, image, sim
 
     parser = _Parser(prog=PROG, description="Linegate telephony gateway: tools for technicians and operators.")
     parser.add_argument("--version", action="version", version=f"{PROG} {gateway.__version__}")
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     subcommands.required = True
     analyze.add_parser(subcommands)
     image.add_parser(subcommands)
+    sim.add_parser(subcommands)
     return parser
 
 

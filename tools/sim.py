@@ -1,0 +1,137 @@
+"""``linegate sim``: run a board's firmware as the board simulator.
+
+    linegate sim fxo4 --listen tcp://127.0.0.1:7001 --state ./board1 --trust release.key.pub
+
+The native target of the firmware (boards/firmware, built with the package
+into gateway/boards/bin/) runs as a process: its flash is ``DIR/flash.bin``,
+its host link a TCP listener. It prints ``listening on tcp://HOST:PORT`` and
+serves until interrupted.
+
+A new state directory is a new board, made here as a factory would make it:
+a factory key pair is generated into ``DIR/factory.key`` / ``DIR/factory.key.pub``,
+factory firmware 1.0.0 (the native payload: opaque bytes naming the kind and
+version) is signed with it, and the board is provisioned trusting both the
+factory key and ``--trust KEY.pub``, with the factory image in slot A. The
+bootloader checks that image like any other before booting it.
+
+Exit codes beyond the CLI's: 6 when ``--power-cut-after-writes N`` cut the power.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from gateway.errors import InputError, NativeError, UsageError
+
+KINDS = {"e1x2": 1, "fxo4": 2, "fxs4": 3}
+FACTORY_VERSION = (1, 0, 0)
+EXECUTABLE = "linegate-fw-native"
+
+
+def add_parser(subcommands) -> None:
+    p = subcommands.add_parser("sim", help="run the native board firmware as a simulated board",
+                               description=__doc__.split("\n\n")[1])
+    p.add_argument("kind", metavar="KIND", choices=sorted(KINDS), help="board kind: " + ", ".join(sorted(KINDS)))
+    p.add_argument("--listen", required=True, metavar="URL", help="tcp://HOST:PORT to serve the host link on (port 0: any free port)")
+    p.add_argument("--state", metavar="DIR", help="directory keeping the board's flash across restarts (default: a temporary board)")
+    p.add_argument("--trust", metavar="KEY.pub", help="public key the board trusts (needed for a new board)")
+    p.add_argument("--seed", type=int, help="makes the serial number (a new board; default 0)")
+    p.add_argument("--power-cut-after-writes", type=int, metavar="N", help="die abruptly right after N flash page writes")
+    p.add_argument("--target", choices=["native", "cortex-m"], default="native")
+    p.set_defaults(run=run)
+
+
+def executable() -> Path:
+    """The built native firmware; LINEGATE_FW_NATIVE overrides (tests, sanitizer builds)."""
+    override = os.environ.get("LINEGATE_FW_NATIVE")
+    path = Path(override) if override else Path(__file__).resolve().parent.parent / "boards" / "bin" / EXECUTABLE
+    if not path.is_file():
+        # Installed layout: gateway/tools/sim.py beside gateway/boards/bin.
+        import gateway.boards
+
+        path = Path(gateway.boards.__file__).resolve().parent / "bin" / EXECUTABLE
+    if not path.is_file() or not os.access(path, os.X_OK):
+        raise NativeError(f"the board simulator is not built ({path} is missing): run `pip install -e .` "
+                          "or `python setup.py build_ext --inplace` (needs gcc)")
+    return path
+
+
+def _read_pub(path: Path) -> bytes:
+    try:
+        text = path.read_text(encoding="ascii").strip()
+        key = bytes.fromhex(text)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"not a public key: want 64 hex digits on one line ({exc})", source=path, field="key") from None
+    if len(key) != 32:
+        raise InputError(f"public key is {len(key)} bytes, not 32", source=path, field="key", value=len(key))
+    return key
+
+
+def factory_image(kind: int, private_key, payload: bytes, version=FACTORY_VERSION) -> bytes:
+    """A signed image of IMAGE.md (for provisioning; the image tool builds release images)."""
+    from cryptography.hazmat.primitives import serialization
+
+    pub = private_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    header = struct.pack("<4sHHBBBB3sBQI32s32s36s", b"LGFW", 1, 128, kind, 0, 255, 0, bytes(version), 0,
+                         int(time.time()), len(payload), hashlib.sha256(payload).digest(),
+                         hashlib.sha256(pub).digest(), bytes(36))
+    body = header + payload
+    return body + private_key.sign(body)
+
+
+def _make_factory(state: Path, kind: str) -> tuple[Path, Path]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    key_path, pub_path, image_path = state / "factory.key", state / "factory.key.pub", state / "factory-1.0.0.img"
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    os.chmod(key_path, 0o600)
+    pub = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    pub_path.write_text(pub.hex() + "\n", encoding="ascii")
+    payload = f"Linegate native firmware {'.'.join(map(str, FACTORY_VERSION))} for {kind} (factory)\n".encode()
+    image_path.write_bytes(factory_image(KINDS[kind], key, payload))
+    return pub_path, image_path
+
+
+def run(args) -> int:
+    if args.target != "native":
+        raise UsageError("--target cortex-m: the Cortex-M build is not part of this release yet; use --target native")
+    if not args.listen.startswith("tcp://"):
+        raise UsageError(f"--listen {args.listen}: want tcp://HOST:PORT")
+    if args.power_cut_after_writes is not None and args.power_cut_after_writes < 0:
+        raise UsageError("--power-cut-after-writes must be 0 or more")
+    binary = executable()
+    with tempfile.TemporaryDirectory(prefix="linegate-sim-") as scratch:
+        state = Path(args.state) if args.state else Path(scratch)
+        if not state.is_dir():
+            if state.exists():
+                raise UsageError(f"--state {state}: not a directory")
+            state.mkdir(parents=True)
+        cmd = [str(binary), "--kind", args.kind, "--state", str(state), "--listen", args.listen]
+        if args.trust:
+            _read_pub(Path(args.trust))
+            cmd += ["--trust", args.trust]
+        if not (state / "flash.bin").exists():
+            if not args.trust:
+                raise UsageError(f"--state {state} holds no board yet: a new board needs --trust KEY.pub")
+            factory_pub, image = _make_factory(state, args.kind)
+            cmd += ["--trust", str(factory_pub), "--factory-image", str(image)]
+        if args.seed is not None:
+            cmd += ["--seed", str(args.seed)]
+        if args.power_cut_after_writes is not None:
+            cmd += ["--power-cut-after-writes", str(args.power_cut_after_writes)]
+        proc = subprocess.Popen(cmd)
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            proc.terminate()
+            proc.wait()
+            raise
