@@ -19,18 +19,18 @@ Exit codes beyond the CLI's: 6 when ``--power-cut-after-writes N`` cut the power
 
 from __future__ import annotations
 
-import hashlib
 import os
-import struct
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-from gateway.errors import InputError, NativeError, UsageError
+from gateway.boards import image as images
+from gateway.boards.kinds import KINDS as BOARD_KINDS
+from gateway.boards.protocol import Version
+from gateway.errors import NativeError, UsageError
 
-KINDS = {"e1x2": 1, "fxo4": 2, "fxs4": 3}
-FACTORY_VERSION = (1, 0, 0)
+KINDS = {kind.name: kind for kind in BOARD_KINDS}
+FACTORY_VERSION = Version(1, 0, 0)
 EXECUTABLE = "linegate-fw-native"
 
 
@@ -62,43 +62,16 @@ def executable() -> Path:
     return path
 
 
-def _read_pub(path: Path) -> bytes:
-    try:
-        text = path.read_text(encoding="ascii").strip()
-        key = bytes.fromhex(text)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"not a public key: want 64 hex digits on one line ({exc})", source=path, field="key") from None
-    if len(key) != 32:
-        raise InputError(f"public key is {len(key)} bytes, not 32", source=path, field="key", value=len(key))
-    return key
-
-
-def factory_image(kind: int, private_key, payload: bytes, version=FACTORY_VERSION) -> bytes:
-    """A signed image of IMAGE.md (for provisioning; the image tool builds release images)."""
-    from cryptography.hazmat.primitives import serialization
-
-    pub = private_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    header = struct.pack("<4sHHBBBB3sBQI32s32s36s", b"LGFW", 1, 128, kind, 0, 255, 0, bytes(version), 0,
-                         int(time.time()), len(payload), hashlib.sha256(payload).digest(),
-                         hashlib.sha256(pub).digest(), bytes(36))
-    body = header + payload
-    return body + private_key.sign(body)
-
-
 def _make_factory(state: Path, kind: str) -> tuple[Path, Path]:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    key = Ed25519PrivateKey.generate()
-    key_path, pub_path, image_path = state / "factory.key", state / "factory.key.pub", state / "factory-1.0.0.img"
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    os.chmod(key_path, 0o600)
-    pub = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    pub_path.write_text(pub.hex() + "\n", encoding="ascii")
-    payload = f"Linegate native firmware {'.'.join(map(str, FACTORY_VERSION))} for {kind} (factory)\n".encode()
-    image_path.write_bytes(factory_image(KINDS[kind], key, payload))
-    return pub_path, image_path
+    """A factory key pair and factory firmware signed with it, in ``state``."""
+    key_path, image_path = state / "factory.key", state / "factory-1.0.0.img"
+    images.write_keypair(key_path, overwrite=True)
+    payload = f"Linegate native firmware {FACTORY_VERSION} for {kind} (factory)\n".encode()
+    # Any hardware revision: the factory image is made for the board at hand.
+    image = images.build_image(payload, KINDS[kind], FACTORY_VERSION, images.load_private_key(key_path),
+                               hw_revision_min=0, hw_revision_max=255)
+    image_path.write_bytes(image)
+    return Path(str(key_path) + ".pub"), image_path
 
 
 def run(args) -> int:
@@ -117,7 +90,7 @@ def run(args) -> int:
             state.mkdir(parents=True)
         cmd = [str(binary), "--kind", args.kind, "--state", str(state), "--listen", args.listen]
         if args.trust:
-            _read_pub(Path(args.trust))
+            images.load_public_key(args.trust)
             cmd += ["--trust", args.trust]
         if not (state / "flash.bin").exists():
             if not args.trust:
