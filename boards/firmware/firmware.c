@@ -309,6 +309,7 @@ void lg_fw_start(struct lg_fw *fw, int stay_in_bootloader)
     lg_rx_init(&fw->rx);
     fw->seq = 0;
     fw->bad_requests = 0;
+    fw->last_byte_ms = lg_hal_ticks_ms();
     lg_hal_board_id(&fw->boot.board);
     lg_boot_run(&fw->boot, stay_in_bootloader);
     for (unsigned i = 0; i < fw->boot.nlog; i++)
@@ -322,8 +323,16 @@ void lg_fw_poll(struct lg_fw *fw, uint32_t wait_ms)
     size_t at = 0;
     struct lg_rx_event ev;
     char d[96];
+    uint32_t now = lg_hal_ticks_ms();
+    int idle = 0;
+    if (n)
+        fw->last_byte_ms = now;
+    else if (now - fw->last_byte_ms >= LG_RX_IDLE_MS)
+        idle = 1;
     do {
         at += lg_rx_push(&fw->rx, in + at, n - at);
+        if (idle && lg_rx_give_up(&fw->rx, &ev) != LG_RX_NONE) /* counted in rx; nothing to answer */
+            fw->last_byte_ms = now;
         while (lg_rx_next(&fw->rx, &ev) != LG_RX_NONE) {
             if (ev.kind == LG_RX_FRAME) {
                 request(fw, &ev);

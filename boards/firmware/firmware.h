@@ -11,6 +11,7 @@ struct lg_fw {
     struct lg_rx rx;
     uint16_t seq;                       /* the board's own frame counter (events, LOG) */
     uint32_t bad_requests;
+    uint32_t last_byte_ms;              /* when the link last brought a byte */
     uint8_t payload[LG_MAX_PAYLOAD];
     uint8_t frame[LG_MAX_FRAME];
 };

@@ -75,6 +75,20 @@ static enum lg_rx_kind error(struct lg_rx *rx, struct lg_rx_event *ev, enum lg_r
     return LG_RX_ERROR;
 }
 
+enum lg_rx_kind lg_rx_give_up(struct lg_rx *rx, struct lg_rx_event *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    if (rx->consumed) {
+        drop(rx, rx->consumed);
+        rx->consumed = 0;
+    }
+    /* lg_rx_next leaves only a partial frame (from a sync byte on) or nothing */
+    if (rx->len == 0 || rx->buf[0] != SYNC0)
+        return LG_RX_NONE;
+    rx->consumed = 1;
+    return error(rx, ev, LG_RXE_TIMEOUT, "frame", (uint32_t)rx->len, 0);
+}
+
 enum lg_rx_kind lg_rx_next(struct lg_rx *rx, struct lg_rx_event *ev)
 {
     memset(ev, 0, sizeof *ev);

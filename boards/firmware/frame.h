@@ -13,7 +13,10 @@ int lg_frame_type_known(uint8_t type);
 enum lg_rx_kind { LG_RX_NONE = 0, LG_RX_FRAME, LG_RX_ERROR };
 
 /* Error kinds, in the order of PROTOCOL.md's table; also the counter indices. */
-enum lg_rx_error { LG_RXE_VERSION, LG_RXE_LENGTH, LG_RXE_CRC, LG_RXE_TYPE, LG_RXE_COUNT };
+enum lg_rx_error { LG_RXE_VERSION, LG_RXE_LENGTH, LG_RXE_CRC, LG_RXE_TYPE, LG_RXE_TIMEOUT, LG_RXE_COUNT };
+
+/* PROTOCOL.md: a frame held this long without a byte is given up. */
+#define LG_RX_IDLE_MS 200
 
 struct lg_rx_event {
     enum lg_rx_kind kind;
@@ -25,7 +28,7 @@ struct lg_rx_event {
     uint64_t frame_offset;    /* stream offset of the frame's first sync byte */
     /* LG_RX_ERROR: */
     enum lg_rx_error error;
-    const char *field;        /* "version", "length", "crc", "type" */
+    const char *field;        /* "version", "length", "crc", "type", "frame" (timeout) */
     uint32_t value;
     uint64_t offset;          /* stream offset of the field */
 };
@@ -46,5 +49,10 @@ void lg_rx_init(struct lg_rx *rx);
 size_t lg_rx_push(struct lg_rx *rx, const uint8_t *data, size_t n);
 /* Decodes the next frame or error from the buffered bytes. */
 enum lg_rx_kind lg_rx_next(struct lg_rx *rx, struct lg_rx_event *ev);
+/* The link has been idle LG_RX_IDLE_MS with part of a frame held (a false
+ * sync in line noise would otherwise hold every later frame): gives it up
+ * as a timeout error and resumes the search after its first sync byte.
+ * LG_RX_NONE when no partial frame is held. Then drain lg_rx_next. */
+enum lg_rx_kind lg_rx_give_up(struct lg_rx *rx, struct lg_rx_event *ev);
 
 #endif

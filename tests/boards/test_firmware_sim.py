@@ -6,6 +6,7 @@ import hashlib
 import shutil
 import struct
 import subprocess
+import time
 import sys
 
 import pytest
@@ -142,6 +143,14 @@ def test_bad_requests_are_answered(board):
     assert status == fc.BAD_REQUEST and "BL_READ.length" in detail
     board.send_raw(b"noise" + fc.frame(fc.IDENTIFY, 5)[:-1] + b"\x00")   # CRC broken: no answer
     assert board.identify()["kind"] == 2                                    # and the link resynchronises
+
+
+def test_a_false_sync_is_given_up_when_the_link_falls_idle(board):
+    # "LG", version 1 and a long length: without the idle rule the board
+    # would take the next 1000 bytes, our request among them, as its payload.
+    board.send_raw(b"LG\x01\x01\x00\x00\xe8\x03")
+    time.sleep(0.3)
+    assert board.identify()["fw"] == (1, 0, 0)
 
 
 def test_state_remembers_trust_and_kind(fw_bin, state, keys, tmp_path):
