@@ -14,14 +14,32 @@ version) is signed with it, and the board is provisioned trusting both the
 factory key and ``--trust KEY.pub``, with the factory image in slot A. The
 bootloader checks that image like any other before booting it.
 
+``--target cortex-m`` runs the same firmware sources cross-built for a
+Cortex-M3 under ``qemu-system-arm -M mps2-an385`` instead (built first when
+its ELF is missing or older than its sources; needs gcc-arm-none-eabi,
+libnewlib-arm-none-eabi and qemu-system-arm, else exit 3). The board is made
+from the same state directory: its identity from ``board.txt``, its flash
+from ``flash.bin`` when a native run left one, else provisioned afresh with
+the factory image and keys. QEMU loads these as a provisioning block into
+the board's RAM (boards/firmware/README.md); flash writes last until QEMU
+exits (they survive RESET) and are not written back to DIR.
+
 Exit codes beyond the CLI's: 6 when ``--power-cut-after-writes N`` cut the power.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
+import signal
+import socket
+import struct
 import subprocess
+import sys
 import tempfile
+import threading
+import zlib
 from pathlib import Path
 
 from gateway.boards import image as images
@@ -43,7 +61,8 @@ def add_parser(subcommands) -> None:
     p.add_argument("--trust", metavar="KEY.pub", help="public key the board trusts (needed for a new board)")
     p.add_argument("--seed", type=int, help="makes the serial number (a new board; default 0)")
     p.add_argument("--power-cut-after-writes", type=int, metavar="N", help="die abruptly right after N flash page writes")
-    p.add_argument("--target", choices=["native", "cortex-m"], default="native")
+    p.add_argument("--target", choices=["native", "cortex-m"], default="native",
+                   help="native: the firmware as a process (default); cortex-m: cross-built, under qemu-system-arm")
     p.set_defaults(run=run)
 
 
@@ -75,12 +94,12 @@ def _make_factory(state: Path, kind: str) -> tuple[Path, Path]:
 
 
 def run(args) -> int:
-    if args.target != "native":
-        raise UsageError("--target cortex-m: the Cortex-M build is not part of this release yet; use --target native")
     if not args.listen.startswith("tcp://"):
         raise UsageError(f"--listen {args.listen}: want tcp://HOST:PORT")
     if args.power_cut_after_writes is not None and args.power_cut_after_writes < 0:
         raise UsageError("--power-cut-after-writes must be 0 or more")
+    if args.target == "cortex-m":
+        return _run_cortex_m(args)
     binary = executable()
     with tempfile.TemporaryDirectory(prefix="linegate-sim-") as scratch:
         state = Path(args.state) if args.state else Path(scratch)
@@ -101,10 +120,160 @@ def run(args) -> int:
             cmd += ["--seed", str(args.seed)]
         if args.power_cut_after_writes is not None:
             cmd += ["--power-cut-after-writes", str(args.power_cut_after_writes)]
-        proc = subprocess.Popen(cmd)
+        return _serve(subprocess.Popen(cmd))
+
+
+def _serve(proc: subprocess.Popen) -> int:
+    """Waits for the board process; takes it down with us on Ctrl-C or SIGTERM
+    (Python's default SIGTERM would leave it running, orphaned, holding the port)."""
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+
+    # Signal handlers belong to the main thread; elsewhere (run in-process) the caller owns them.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, on_term) if main else None
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        proc.wait()
+        raise
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
+
+
+# ---- --target cortex-m: the cross-built firmware under QEMU ----
+
+FIRMWARE_SOURCES = Path(__file__).resolve().parent.parent / "boards" / "firmware"
+QEMU = "qemu-system-arm"
+PROVISION_FORMAT = 1
+PROVISION_FACTORY_IMAGE, PROVISION_WHOLE_FLASH = 1, 2
+PROVISION_HEADER = 256   # target/cortex-m/main.c lays the block out; keep in step
+NATIVE_HW_REVISION = 1   # what the native target gives a new board
+
+
+def _firmware_builder():
+    """boards/firmware/build_firmware.py of the checkout (it is not a package)."""
+    script = FIRMWARE_SOURCES / "build_firmware.py"
+    if not script.is_file():
+        raise NativeError(f"--target cortex-m builds the firmware from its sources, which are not here ({script}): "
+                          "run linegate from a checkout, or set LINEGATE_FW_CORTEX_M to a built ELF")
+    spec = importlib.util.spec_from_file_location("build_firmware", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def cortex_m_elf(builder) -> Path:
+    """The Cortex-M ELF, built (into boards/bin/ beside the native executable) when missing or stale.
+    LINEGATE_FW_CORTEX_M names a prebuilt one instead."""
+    override = os.environ.get("LINEGATE_FW_CORTEX_M")
+    if override:
+        if not Path(override).is_file():
+            raise NativeError(f"LINEGATE_FW_CORTEX_M={override}: no such file")
+        return Path(override)
+    elf = FIRMWARE_SOURCES.parent / "bin" / builder.CORTEX_M_ELF
+    if elf.is_file() and elf.stat().st_mtime >= max(os.stat(p).st_mtime for p in builder.cortex_m_inputs()):
+        return elf
+    print(f"building {elf.name} ...", file=sys.stderr, flush=True)
+    try:
+        report = builder.build_cortex_m(str(elf))
+    except RuntimeError as exc:
+        raise NativeError(str(exc)) from None
+    print(report, end="", file=sys.stderr, flush=True)
+    return elf
+
+
+def serial_number(kind: str, seed: int) -> str:
+    """The serial the native target derives from a seed (target/native/main.c, serial_from_seed)."""
+    return f"{kind.upper()}-{zlib.crc32(seed.to_bytes(8, 'little')):08X}"[:16]
+
+
+def _read_board_txt(path: Path) -> tuple[str, int, int]:
+    words = path.read_text().split()
+    try:
+        if words[0::2] != ["kind", "seed", "hw_revision"]:
+            raise ValueError
+        return words[1], int(words[3]), int(words[5])
+    except (ValueError, IndexError):
+        raise UsageError(f"{path} is damaged (want: kind K / seed N / hw_revision N)") from None
+
+
+def provision_block(kind: str, hw_revision: int, serial: str, keys: list[bytes], *, factory_image: bytes = None,
+                    flash: bytes = None) -> bytes:
+    """What QEMU loads at the firmware's provisioning address (layout: target/cortex-m/main.c)."""
+    if flash is None and not 1 <= len(keys) <= 4:
+        raise UsageError(f"a new board trusts 1 to 4 keys, not {len(keys)}")
+    contents, data = (PROVISION_WHOLE_FLASH, flash) if flash is not None else (PROVISION_FACTORY_IMAGE, factory_image)
+    header = struct.pack("<4sHBB16sBBHI128s", b"LGPV", PROVISION_FORMAT, KINDS[kind].code, hw_revision,
+                         serial.encode(), len(keys), contents, 0, len(data), b"".join(keys))
+    return header.ljust(PROVISION_HEADER, b"\0") + data
+
+
+def _run_cortex_m(args) -> int:
+    if args.power_cut_after_writes is not None:
+        raise UsageError("--power-cut-after-writes: the native target only (the power cut is a model of the simulator)")
+    builder = _firmware_builder()
+    if shutil.which(QEMU) is None:
+        raise NativeError(f"--target cortex-m needs {QEMU}, which was not found: {builder.CORTEX_M_APT}")
+    elf = cortex_m_elf(builder)
+    host, _, port = args.listen[len("tcp://"):].rpartition(":")
+    if not host or not port.isdigit() or int(port) > 65535:
+        raise UsageError(f"--listen {args.listen}: want tcp://HOST:PORT")
+    trusted = [images.load_public_key(args.trust)] if args.trust else []
+
+    with tempfile.TemporaryDirectory(prefix="linegate-sim-") as scratch:
+        state = Path(args.state) if args.state else Path(scratch) / "board"
+        if not state.is_dir():
+            if state.exists():
+                raise UsageError(f"--state {state}: not a directory")
+            state.mkdir(parents=True)
+        board_txt = state / "board.txt"
+        if board_txt.exists():
+            kind, seed, hw_revision = _read_board_txt(board_txt)
+            if kind != args.kind:
+                raise UsageError(f"--state {state} holds a {kind} board, not {args.kind}")
+            if args.seed is not None and args.seed != seed:
+                raise UsageError(f"--state {state} holds the board of seed {seed}, not {args.seed}")
+        else:
+            kind, seed, hw_revision = args.kind, args.seed or 0, NATIVE_HW_REVISION
+        serial = serial_number(kind, seed)
+        flash_bin = state / "flash.bin"
+        if flash_bin.exists():
+            flash = flash_bin.read_bytes()
+            if len(flash) != KINDS[kind].flash.total:
+                raise UsageError(f"--state {state}: flash.bin is {len(flash)} bytes, not {KINDS[kind].flash.total}")
+            # The flash's own key block decides what the bootloader trusts.
+            block = provision_block(kind, hw_revision, serial, [], flash=flash)
+        else:
+            if not trusted:
+                raise UsageError(f"--state {state} holds no board yet: a new board needs --trust KEY.pub")
+            factory_pub, image = state / "factory.key.pub", state / f"factory-{FACTORY_VERSION}.img"
+            if not (factory_pub.exists() and image.exists()):
+                factory_pub, image = _make_factory(state, kind)
+            block = provision_block(kind, hw_revision, serial, [images.load_public_key(factory_pub), *trusted],
+                                    factory_image=image.read_bytes())
+            if not board_txt.exists():
+                board_txt.write_text(f"kind {kind}\nseed {seed}\nhw_revision {hw_revision}\n")
+        block_path = Path(scratch) / "provision.bin"
+        block_path.write_bytes(block)
+
+        # We bind the port and hand QEMU the listening socket: a busy port is
+        # our clear error, port 0 works, and the port is known before QEMU runs.
         try:
-            return proc.wait()
-        except KeyboardInterrupt:
-            proc.terminate()
-            proc.wait()
-            raise
+            listener = socket.create_server((host, int(port)))
+        except OSError as exc:
+            raise UsageError(f"--listen {args.listen}: {exc.strerror or exc}") from None
+        with listener:
+            fd = listener.fileno()
+            # No network: QEMU still warns that the board's own Ethernet chip
+            # (lan9118) "has no peer"; harmless.
+            cmd = [QEMU, "-M", "mps2-an385", "-nodefaults", "-display", "none", "-nic", "none",
+                   "-chardev", f"socket,id=link,fd={fd},server=on,wait=off", "-serial", "chardev:link",
+                   "-kernel", str(elf),
+                   "-device", f"loader,file={block_path},addr={builder.CORTEX_M_PROVISION_ADDR:#x}"]
+            proc = subprocess.Popen(cmd, pass_fds=[fd])
+            bound_host, bound_port = listener.getsockname()[:2]
+        print(f"listening on tcp://{bound_host}:{bound_port}", flush=True)
+        return _serve(proc)
