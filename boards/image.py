@@ -278,6 +278,15 @@ def verify_image(data: bytes, trusted: Iterable[bytes], *, board: BoardKind | No
         raise BadSignatureError("signature", image.signature[:8], HEADER_LENGTH + header.payload_length,
                                 "does not verify: the header or the signature was altered", source=source) from None
     # 6. the board: kind, hardware revision, no downgrade unless allowed.
+    check_fit(header, board=board, hw_revision=hw_revision, running=running, allow_downgrade=allow_downgrade,
+              source=source)
+    return image
+
+
+def check_fit(header: ImageHeader, *, board: BoardKind | None = None, hw_revision: int | None = None,
+              running: Version | None = None, allow_downgrade: bool = False, source=None) -> None:
+    """IMAGE.md check 6 alone: the image is for this board kind and hardware revision and is not a
+    downgrade unless allowed (``linegate flash`` without --trust: the board checks the signature)."""
     if board is not None and board.code != header.kind.code:
         raise ImageIncompatibleError("board_kind", header.kind.name, OFFSETS["board_kind"],
                                      f"the board is {board.name}", source=source)
@@ -290,4 +299,3 @@ def verify_image(data: bytes, trusted: Iterable[bytes], *, board: BoardKind | No
         raise ImageIncompatibleError("version", str(header.version), OFFSETS["version"],
                                      f"older than the running {Version(*running)}; a downgrade needs "
                                      f"--allow-downgrade", source=source)
-    return image

@@ -3,10 +3,14 @@
     serial:///dev/ttyUSB0?baud=921600   a serial port (pyserial); any tty path, a pty's too
     pty:/dev/pts/7                      a simulated board on a pseudo-terminal (raw mode, no baud)
     tcp://127.0.0.1:7001                a board, or the simulator, listening on TCP
+    sim://fxo4?seed=1[&trust=KEY.pub]   a new simulated board, started for this link and ended with it
     spy+URL                             the same link, every frame logged in hex and decoded
 
-``sim://KIND?seed=N`` (the simulator in process) arrives with the board
-firmware; until then it is refused with a message saying so.
+``sim://`` starts the native firmware (gateway.boards.simulator) on a
+temporary state directory, provisioned with factory firmware 1.0.0 and
+trusting a key generated for it (and ``trust=KEY.pub`` if given, so that
+images signed with that key can be flashed), and talks to it over loopback
+TCP. Closing the transport ends the process and removes the directory.
 
 Transports are async and move bytes only; frames are the codec's
 (gateway.boards.protocol). Every read has a timeout. A failure of the link is
@@ -31,13 +35,14 @@ from gateway.errors import LinkError, UsageError
 DEFAULT_BAUD = 921600
 DEFAULT_OPEN_TIMEOUT = 5.0
 READ_SIZE = 4096
-SCHEMES = ("serial", "pty", "tcp", "spy+")
+SCHEMES = ("serial", "pty", "tcp", "sim", "spy+")
 SPY_LOGGER = "gateway.boards.spy"
 
 _FORMS = {
     "serial": "serial:///dev/ttyUSB0?baud=921600",
     "pty": "pty:/dev/pts/N",
     "tcp": "tcp://HOST:PORT",
+    "sim": "sim://KIND?seed=N&trust=KEY.pub (KIND: e1x2, fxo4, fxs4; both options optional)",
 }
 
 
@@ -60,6 +65,11 @@ class Transport:
 
     async def close(self) -> None:
         raise NotImplementedError
+
+    async def reconnect(self, timeout: float = DEFAULT_OPEN_TIMEOUT) -> None:
+        """Open the same link again after the board dropped it (a restart may drop a TCP client or
+        re-enumerate a USB serial port). LinkError if it cannot be reached within ``timeout``."""
+        raise LinkError(f"{self.url}: this transport cannot reconnect")
 
     async def __aenter__(self):
         return self
@@ -90,6 +100,18 @@ def _baud(text: str) -> int:
     return int(text)
 
 
+def _seed(text: str) -> int:
+    if not text.isdigit() or int(text) >= 2 ** 63:
+        raise ValueError("a seed is a whole number 0 or more")
+    return int(text)
+
+
+def _trust(text: str) -> str:
+    if not text:
+        raise ValueError("names a public key file (KEY.pub from `linegate image keygen`)")
+    return text
+
+
 def parse_url(url: str) -> tuple[str, dict]:
     """The scheme and the parameters of a transport URL (without opening anything).
     ``spy+X`` gives ("spy", {"inner": X}). UsageError for anything else."""
@@ -106,9 +128,6 @@ def parse_url(url: str) -> tuple[str, dict]:
     if not sep:
         raise UsageError(f"{url!r} is not a transport URL; use {_accepted()}")
     scheme = scheme.lower()
-    if scheme == "sim":
-        raise UsageError(f"{url}: sim:// (the board simulator) is not available yet; "
-                         f"use {_FORMS['tcp']} or {_FORMS['pty']} to reach a simulated board")
     if scheme not in _FORMS:
         raise UsageError(f"{url}: unknown transport {scheme!r}; use {_accepted()}")
     parts = urlsplit(url)
@@ -123,6 +142,17 @@ def parse_url(url: str) -> tuple[str, dict]:
         if not host or port is None or port == 0 or parts.path not in ("", "/") or parts.username:
             raise UsageError(f"{url}: needs a host and a port and nothing else; form: {_FORMS['tcp']}")
         return "tcp", {"host": host, "port": port}
+    if scheme == "sim":
+        from gateway.boards.kinds import kind_by_name
+
+        options = _options(url, parts.query, {"seed": _seed, "trust": _trust})
+        if parts.path not in ("", "/") or not parts.netloc:
+            raise UsageError(f"{url}: names a board kind and nothing else; form: {_FORMS['sim']}")
+        try:
+            kind = kind_by_name(parts.netloc).name
+        except UsageError as exc:
+            raise UsageError(f"{url}: {exc}; form: {_FORMS['sim']}") from None
+        return "sim", {"kind": kind, "seed": options.get("seed", 0), "trust": options.get("trust")}
     if scheme == "serial":
         if parts.netloc:
             raise UsageError(f"{url}: the device path goes after three slashes; form: {_FORMS['serial']}")
@@ -149,25 +179,36 @@ async def open_transport(url: str, *, timeout: float = DEFAULT_OPEN_TIMEOUT,
         return SpyTransport(inner, spy)
     if scheme == "tcp":
         return await TcpTransport.open(url, params["host"], params["port"], timeout)
+    if scheme == "sim":
+        return await SimTransport.open(url, params["kind"], params["seed"], params["trust"], timeout)
     return FdTransport.open(url, params["path"], params.get("baud"))
 
 
 # --- TCP --------------------------------------------------------------------------------------------
 
 class TcpTransport(Transport):
-    def __init__(self, url: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+    def __init__(self, url: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host=None, port=None):
         self.url = url
         self._reader = reader
         self._writer = writer
+        self._address = (host, port)
 
-    @classmethod
-    async def open(cls, url: str, host: str, port: int, timeout: float) -> "TcpTransport":
+    @staticmethod
+    async def _connect(url: str, host: str, port: int, timeout: float):
         try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+            return await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
         except (OSError, asyncio.TimeoutError) as exc:
             raise LinkError(f"{url}: cannot connect: {getattr(exc, 'strerror', None) or exc or 'timed out'}") \
                 from None
-        return cls(url, reader, writer)
+
+    @classmethod
+    async def open(cls, url: str, host: str, port: int, timeout: float) -> "TcpTransport":
+        reader, writer = await cls._connect(url, host, port, timeout)
+        return cls(url, reader, writer, host, port)
+
+    async def reconnect(self, timeout: float = DEFAULT_OPEN_TIMEOUT) -> None:
+        await self.close()
+        self._reader, self._writer = await self._connect(self.url, *self._address, timeout)
 
     async def read(self, timeout: float) -> bytes:
         try:
@@ -203,6 +244,21 @@ class FdTransport(Transport):
         self._port = port
         self._fd = port.fileno()
         os.set_blocking(self._fd, False)
+
+    async def reconnect(self, timeout: float = DEFAULT_OPEN_TIMEOUT) -> None:
+        # A USB serial adapter on a restarting board may be gone for a moment: retry until the deadline.
+        self._port.close()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            try:
+                fresh = FdTransport.open(self.url, self._port.port, self._port.baudrate)
+                break
+            except LinkError:
+                if loop.time() >= deadline:
+                    raise
+                await asyncio.sleep(0.1)
+        self._port, self._fd = fresh._port, fresh._fd
 
     @classmethod
     def open(cls, url: str, path: str, baud: int | None) -> "FdTransport":
@@ -264,6 +320,78 @@ class FdTransport(Transport):
         self._port.close()
 
 
+# --- sim: the board simulator, started for this link ------------------------------------------------
+
+class SimTransport(Transport):
+    """A simulated board of its own: the native firmware process on a temporary state directory,
+    reached over loopback TCP. Closing the transport ends the board."""
+
+    def __init__(self, url: str, inner: TcpTransport, proc, scratch, key_path):
+        self.url = url
+        self.inner = inner
+        self.proc = proc
+        self._scratch = scratch
+        self.key_path = key_path  # the private key the board trusts (generated for it)
+
+    @classmethod
+    async def open(cls, url: str, kind: str, seed: int, trust: str | None, timeout: float) -> "SimTransport":
+        import tempfile
+        from pathlib import Path
+
+        from gateway.boards import image as images
+        from gateway.boards import simulator
+
+        trusted = []
+        if trust is not None:
+            try:
+                images.load_public_key(trust)
+            except OSError as exc:
+                raise UsageError(f"{url}: trust={trust}: {exc.strerror or exc}") from None
+            trusted.append(trust)
+        scratch = tempfile.TemporaryDirectory(prefix="linegate-sim-")
+        try:
+            state = Path(scratch.name) / "board"
+            state.mkdir()
+            key_path = Path(scratch.name) / "trust.key"
+            images.write_keypair(key_path)
+            proc, tcp_url = simulator.start(kind, state, [f"{key_path}.pub", *trusted], seed)
+            try:
+                _, params = parse_url(tcp_url)
+                inner = await TcpTransport.open(tcp_url, params["host"], params["port"], timeout)
+            except BaseException:
+                simulator.stop(proc)
+                raise
+        except BaseException:
+            scratch.cleanup()
+            raise
+        return cls(url, inner, proc, scratch, key_path)
+
+    async def read(self, timeout: float) -> bytes:
+        return await self.inner.read(timeout)
+
+    async def write(self, data: bytes) -> None:
+        await self.inner.write(data)
+
+    async def reconnect(self, timeout: float = DEFAULT_OPEN_TIMEOUT) -> None:
+        if self.proc.poll() is not None:
+            raise LinkError(f"{self.url}: the simulated board ended (exit status {self.proc.returncode})")
+        await self.inner.reconnect(timeout)
+
+    async def close(self) -> None:
+        from gateway.boards import simulator
+
+        await self.inner.close()
+        simulator.stop(self.proc)
+        self._scratch.cleanup()
+
+
+def serial_ports() -> list[str]:
+    """``serial://`` URLs of the serial ports this machine has (pyserial's list_ports)."""
+    from serial.tools import list_ports  # only the transports import pyserial (CONVENTIONS 1)
+
+    return [f"serial://{port.device}" for port in sorted(list_ports.comports(), key=lambda p: p.device)]
+
+
 # --- spy ----------------------------------------------------------------------------------------------
 
 def _default_spy_sink() -> Callable[[str], None]:
@@ -301,6 +429,11 @@ class SpyTransport(Transport):
     async def write(self, data: bytes) -> None:
         self._log(">", data)
         await self.inner.write(data)
+
+    async def reconnect(self, timeout: float = DEFAULT_OPEN_TIMEOUT) -> None:
+        await self.inner.reconnect(timeout)
+        # A new connection starts a new byte stream: a partial frame held from the old one is not continued.
+        self._readers = {d: FrameReader(on_error=r.on_error) for d, r in self._readers.items()}
 
     async def close(self) -> None:
         await self.inner.close()

@@ -53,3 +53,13 @@ class SignatureError(InputError):
 class IncompatibleError(InputError):
     """Well-formed input that does not fit its target: another board kind or hardware
     revision, a downgrade that was not allowed, more than the target holds."""
+
+
+class BoardError(LinkError):
+    """A board answered, but with a failure (RESULT other than OK, or a state it should not be in).
+    Carries the board's status and detail text where it gave them."""
+
+    def __init__(self, message, *, status=None, detail=None):
+        super().__init__(message)
+        self.status = status
+        self.detail = detail

@@ -51,7 +51,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     # Imported here so that `linegate --version` works even when a subcommand's
     # dependencies (the compiled core) cannot be loaded.
-    from gateway.tools import analyze, image, sim
+    from gateway.tools import analyze, config, flash, image, linetest, probe, sim, status
 
     parser = _Parser(prog=PROG, description="Linegate telephony gateway: tools for technicians and operators.")
     parser.add_argument("--version", action="version", version=f"{PROG} {gateway.__version__}")
@@ -60,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_parser(subcommands)
     image.add_parser(subcommands)
     sim.add_parser(subcommands)
+    probe.add_parser(subcommands)
+    flash.add_parser(subcommands)
+    config.add_parser(subcommands)
+    status.add_parser(subcommands)
+    linetest.add_parser(subcommands)
     return parser
 
 

@@ -43,13 +43,13 @@ import zlib
 from pathlib import Path
 
 from gateway.boards import image as images
+from gateway.boards import simulator
 from gateway.boards.kinds import KINDS as BOARD_KINDS
-from gateway.boards.protocol import Version
 from gateway.errors import NativeError, UsageError
 
 KINDS = {kind.name: kind for kind in BOARD_KINDS}
-FACTORY_VERSION = Version(1, 0, 0)
-EXECUTABLE = "linegate-fw-native"
+FACTORY_VERSION = simulator.FACTORY_VERSION
+EXECUTABLE = simulator.EXECUTABLE
 
 
 def add_parser(subcommands) -> None:
@@ -66,31 +66,10 @@ def add_parser(subcommands) -> None:
     p.set_defaults(run=run)
 
 
-def executable() -> Path:
-    """The built native firmware; LINEGATE_FW_NATIVE overrides (tests, sanitizer builds)."""
-    override = os.environ.get("LINEGATE_FW_NATIVE")
-    path = Path(override) if override else Path(__file__).resolve().parent.parent / "boards" / "bin" / EXECUTABLE
-    if not path.is_file():
-        # Installed layout: gateway/tools/sim.py beside gateway/boards/bin.
-        import gateway.boards
-
-        path = Path(gateway.boards.__file__).resolve().parent / "bin" / EXECUTABLE
-    if not path.is_file() or not os.access(path, os.X_OK):
-        raise NativeError(f"the board simulator is not built ({path} is missing): run `pip install -e .` "
-                          "or `python setup.py build_ext --inplace` (needs gcc)")
-    return path
-
-
-def _make_factory(state: Path, kind: str) -> tuple[Path, Path]:
-    """A factory key pair and factory firmware signed with it, in ``state``."""
-    key_path, image_path = state / "factory.key", state / "factory-1.0.0.img"
-    images.write_keypair(key_path, overwrite=True)
-    payload = f"Linegate native firmware {FACTORY_VERSION} for {kind} (factory)\n".encode()
-    # Any hardware revision: the factory image is made for the board at hand.
-    image = images.build_image(payload, KINDS[kind], FACTORY_VERSION, images.load_private_key(key_path),
-                               hw_revision_min=0, hw_revision_max=255)
-    image_path.write_bytes(image)
-    return Path(str(key_path) + ".pub"), image_path
+# The executable and a new board's factory key and image are the boards package's (gateway.boards.simulator),
+# shared with the sim:// transport; these names stay for callers of this module.
+executable = simulator.executable
+_make_factory = simulator.make_factory
 
 
 def run(args) -> int:
@@ -100,26 +79,19 @@ def run(args) -> int:
         raise UsageError("--power-cut-after-writes must be 0 or more")
     if args.target == "cortex-m":
         return _run_cortex_m(args)
-    binary = executable()
+    executable()  # a missing build is exit 3 before anything is made
     with tempfile.TemporaryDirectory(prefix="linegate-sim-") as scratch:
         state = Path(args.state) if args.state else Path(scratch)
         if not state.is_dir():
             if state.exists():
                 raise UsageError(f"--state {state}: not a directory")
             state.mkdir(parents=True)
-        cmd = [str(binary), "--kind", args.kind, "--state", str(state), "--listen", args.listen]
         if args.trust:
             images.load_public_key(args.trust)
-            cmd += ["--trust", args.trust]
-        if not (state / "flash.bin").exists():
-            if not args.trust:
-                raise UsageError(f"--state {state} holds no board yet: a new board needs --trust KEY.pub")
-            factory_pub, image = _make_factory(state, args.kind)
-            cmd += ["--trust", str(factory_pub), "--factory-image", str(image)]
-        if args.seed is not None:
-            cmd += ["--seed", str(args.seed)]
-        if args.power_cut_after_writes is not None:
-            cmd += ["--power-cut-after-writes", str(args.power_cut_after_writes)]
+        elif not (state / "flash.bin").exists():
+            raise UsageError(f"--state {state} holds no board yet: a new board needs --trust KEY.pub")
+        cmd = simulator.command(args.kind, state, args.listen, [args.trust] if args.trust else [], args.seed,
+                                args.power_cut_after_writes)
         return _serve(subprocess.Popen(cmd))
 
 

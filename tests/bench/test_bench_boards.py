@@ -15,3 +15,11 @@ def test_mix_is_mostly_audio_with_every_signalling_message():
     mix = bench_boards.mix_messages(620)
     assert sum(type(m).__name__ == "Audio" for m in mix) == 600
     assert {type(m) for m in bench_boards.signalling_messages(100)} == {type(m) for m in bench_boards.SIGNALLING}
+
+
+def test_bench_flash_runs_small(capsys):
+    from tests.bench import bench_flash
+
+    assert bench_flash.main(["--size", "5000"]) == 0
+    out = capsys.readouterr().out
+    assert "flashed 5192 bytes to slot B: written in" in out and "s in all" in out

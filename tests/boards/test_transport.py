@@ -164,6 +164,9 @@ def test_missing_device():
     ("pty:/dev/pts/7", "pty", {"path": "/dev/pts/7"}),
     ("pty:///dev/pts/7", "pty", {"path": "/dev/pts/7"}),
     ("spy+tcp://localhost:1", "spy", {"inner": "tcp://localhost:1"}),
+    ("sim://fxo4?seed=1", "sim", {"kind": "fxo4", "seed": 1, "trust": None}),
+    ("sim://E1X2", "sim", {"kind": "e1x2", "seed": 0, "trust": None}),
+    ("sim://fxs4?seed=7&trust=k.pub", "sim", {"kind": "fxs4", "seed": 7, "trust": "k.pub"}),
 ])
 def test_urls(url, scheme, params):
     assert parse_url(url) == (scheme, params)
@@ -173,7 +176,10 @@ def test_urls(url, scheme, params):
     ("", "empty"),
     ("ttyUSB0", "not a transport URL"),
     ("http://x:1", "unknown transport 'http'"),
-    ("sim://fxo4?seed=1", "not available yet"),
+    ("sim://fxo5?seed=1", "unknown board kind 'fxo5'"),
+    ("sim://fxo4?seed=-1", "option seed='-1'"),
+    ("sim://fxo4/x", "names a board kind and nothing else"),
+    ("sim://fxo4?trust=", "option trust=''"),
     ("tcp://127.0.0.1", "needs a host and a port"),
     ("tcp://127.0.0.1:99999", "not a number"),
     ("tcp://127.0.0.1:7001?baud=9600", "unknown option 'baud' (options: none; form: tcp://HOST:PORT)"),
@@ -202,3 +208,25 @@ def test_pty_peer_gone():
         await link.close()
 
     asyncio.run(main())
+
+
+def test_sim_url_starts_a_board_of_its_own_and_ends_it_with_the_link():
+    async def main():
+        link = await Link.open("sim://fxs4?seed=9")
+        proc, scratch = link.transport.proc, link.transport._scratch.name
+        identity = await link.request(p.Identify())
+        assert identity.kind == p.BoardCode.FXS4 and identity.serial.startswith("FXS4-")
+        # A reconnect (as after a restart that dropped the link) reaches the same board.
+        await link.transport.reconnect()
+        link.reader = p.FrameReader()
+        assert (await link.request(p.Identify())).serial == identity.serial
+        await link.close()
+        return proc, scratch
+
+    proc, scratch = asyncio.run(main())
+    assert proc.returncode is not None and not os.path.exists(scratch)
+
+
+def test_sim_url_with_a_missing_trust_key_is_refused():
+    with pytest.raises(UsageError, match="trust=/nonexistent/k.pub"):
+        asyncio.run(open_transport("sim://fxo4?trust=/nonexistent/k.pub"))

@@ -1,0 +1,191 @@
+"""`linegate config`, `linegate status` and `linegate test` against simulated boards."""
+
+import asyncio
+import threading
+
+import numpy as np
+
+from gateway.boards import protocol as p
+from gateway.boards.protocol import FrameReader, encode_frame
+from gateway.dsp.g711 import encode
+from gateway.dsp.tone import tone
+from gateway.tools import linetest
+from gateway.tools.cli import EXIT_BAD_INPUT, EXIT_INCOMPATIBLE, EXIT_PARTIAL_FAILURE, main
+from gateway.tools.status import render_event
+
+E1 = """\
+kind = "e1x2"
+
+[span.0]
+framing = "ccs"
+clock_priority = 1
+
+[span.1]
+framing = "cas"
+crc4 = false
+signalling = "r2"
+"""
+
+
+def test_config_apply_show_diff_on_an_e1_board(sim_board, tmp_path, host_state, capsys):
+    # An e1x2 of its own: sim:// boards end with the command, so the record is what carries over.
+    cfg = tmp_path / "e1.toml"
+    cfg.write_text(E1)
+    url = "sim://e1x2?seed=4"
+    assert main(["config", "apply", url, str(cfg), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "would send 2 request(s)" in out and "CONFIGURE_SPAN span 1: framing CAS, CRC-4 off" in out
+    assert not host_state.exists()  # a dry run keeps nothing
+    assert main(["config", "show", url]) == 0
+    assert "No config was applied to e1x2 E1X2-" in capsys.readouterr().out
+    assert main(["config", "apply", url, str(cfg)]) == 0
+    assert "applied 2 setting(s)" in capsys.readouterr().out
+    assert main(["config", "show", url]) == 0
+    out = capsys.readouterr().out
+    assert "The board reports (STATUS):" in out and "span 1: no alarms; CRC-4 errors 0" in out
+    assert "Config last applied from this host" in out and "not read back" in out and 'signalling = "r2"' in out
+    cfg.write_text(E1.replace("crc4 = false", "crc4 = true"))
+    assert main(["config", "diff", url, str(cfg)]) == 0
+    assert "~ span.1.crc4: false -> true" in capsys.readouterr().out
+
+
+def test_config_refusals(sim_board, tmp_path, host_state, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(E1.replace('framing = "cas"', 'framing = "cass"'))
+    assert main(["config", "apply", sim_board.url, str(bad)]) == EXIT_BAD_INPUT
+    assert f"{bad}:8: span.1.framing = 'cass': not one of cas, ccs" in capsys.readouterr().err
+    good = tmp_path / "e1.toml"
+    good.write_text(E1)
+    assert main(["config", "apply", sim_board.url, str(good)]) == EXIT_INCOMPATIBLE  # the board is an fxo4
+    assert f"{good}:1: kind = 'e1x2': the file is for kind e1x2; the board is fxo4" in capsys.readouterr().err
+    assert main(["config", "apply", sim_board.url, str(tmp_path / "none.toml")]) == EXIT_BAD_INPUT
+    assert "no such config file" in capsys.readouterr().err
+    assert not host_state.exists()
+
+
+def test_config_on_fxo_ports_reaches_the_board(sim_board, tmp_path, host_state, capsys):
+    cfg = tmp_path / "fxo.toml"
+    cfg.write_text('kind = "fxo4"\ntone_zone = "de"\n[port.0]\n[port.3]\ntx_gain = -2.5\n')
+    assert main(["config", "apply", sim_board.url, str(cfg)]) == 0
+    out = capsys.readouterr().out
+    assert "CONFIGURE_PORT port 3: ALAW, tone zone de, rx gain +0.0 dB, tx gain -2.5 dB: OK" in out
+    assert len(list((host_state / "applied").glob("fxo4-FXO4-*.toml"))) == 1
+
+
+def test_status_once_and_watching(capsys):
+    assert main(["status", "sim://fxs4?seed=1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("fxs4 FXS4-") and "port 3: on-hook, battery, loop 0 mA" in out
+    assert main(["status", "sim://e1x2?seed=1", "--watch", "--for", "0.2"]) == 0
+    assert "span 1: no alarms" in capsys.readouterr().out
+    assert main(["status", "sim://e1x2?seed=1", "--for", "1"]) == EXIT_BAD_INPUT
+
+
+def test_status_of_a_silent_board(silent_board, capsys):
+    assert main(["status", silent_board, "--timeout", "0.3"]) == EXIT_PARTIAL_FAILURE
+    assert "no reply to IDENTIFY" in capsys.readouterr().err
+
+
+def test_watched_events_read_as_a_technician_expects():
+    assert render_event(p.PortEvent(2, p.PortEventCode.LOOP_CURRENT, 28, 61500)) == \
+        "[    61.500] port 2: LOOP_CURRENT 28 mA"
+    assert render_event(p.Alarms(1, p.Alarm.LOS | p.Alarm.AIS, 3, 1, 0, 2000)) == \
+        "[     2.000] span 1: LOS+AIS; CRC-4 errors 3, slips 1, BPV 0"
+    assert render_event(p.Log(p.LogLevel.WARNING, "slot B on trial")) == "[log warning] slot B on trial"
+
+
+def test_line_test_on_the_simulator_is_not_testable_not_passed(capsys):
+    assert main(["test", "sim://fxo4?seed=1"]) == EXIT_PARTIAL_FAILURE
+    out = capsys.readouterr().out
+    assert out.count("not testable: the line side is not in this firmware yet") == 4
+    assert "0 passed, 0 failed, 4 not testable" in out and "pass (" not in out
+
+
+class LineSideBoard:
+    """A board with a line side, made of the host's codec and the DSP's tone generator, since the
+    firmware has none yet: port 0 plays tones and loops audio back; port 1 is dead (silence)."""
+
+    def __init__(self):
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        self.ready.wait(5)
+
+    def _run(self):
+        asyncio.set_event_loop(self.loop)
+        self.server = self.loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0))
+        self.url = f"tcp://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+        self.ready.set()
+        self.loop.run_forever()
+
+    async def _serve(self, reader, writer):
+        frames, seq, playing = FrameReader(), 0, {}
+
+        def send(message, s=None):
+            nonlocal seq
+            writer.write(encode_frame(message, seq if s is None else s))
+            seq = (seq + 1) & 0xFFFF
+
+        async def play():
+            t = 0
+            while True:
+                for port, codes in list(playing.items()):
+                    send(p.Audio(port, 0, p.Law.ALAW, t, codes[t % 8000:t % 8000 + 160]))
+                t += 160
+                await asyncio.sleep(0.02)
+
+        player = asyncio.create_task(play())
+        try:
+            while data := await reader.read(4096):
+                for frame in frames.feed(data):
+                    m = frame.message
+                    if isinstance(m, p.Identify):
+                        send(p.Identity(p.BoardCode.FXO4, "LINE-1", 1, p.Version(1, 0, 0), p.Version(1, 0, 0),
+                                        p.Slot.A, None, p.Running.FIRMWARE, p.Capability.FXO | p.Capability.TONE,
+                                        2, 0), frame.seq)
+                    elif isinstance(m, p.Tone):
+                        if m.freq1 and m.unit == 0:
+                            level = m.level / 10
+                            playing[0] = encode(tone(m.freq1, level, 1100), "alaw").tobytes()
+                        else:
+                            playing.pop(m.unit, None)
+                        send(p.Result(p.ResultCode.OK), frame.seq)
+                    elif isinstance(m, p.Audio) and m.unit == 0:
+                        send(m)  # the loop
+                await writer.drain()
+        finally:
+            player.cancel()
+            writer.close()
+
+    def close(self):
+        async def shutdown():
+            self.server.close()
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(5)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
+
+
+def test_line_test_measures_what_it_passes(capsys):
+    board = LineSideBoard()
+    try:
+        assert main(["test", board.url]) == EXIT_PARTIAL_FAILURE
+    finally:
+        board.close()
+    out = capsys.readouterr().out
+    assert "port 0: tone pass (1004 Hz at -10." in out and "loopback pass (2000 Hz at -" in out
+    assert "port 1: tone fail: no audio came from the port; loopback fail: no audio came from the port" in out
+    assert "1 passed, 1 failed, 0 not testable" in out
+
+
+def test_level_measurement_against_the_dsp_tone_generator():
+    samples = tone(1004, -13.0, 200)
+    assert abs(linetest.level_dbm0(samples, 1004) - -13.0) < 0.1
+    assert linetest.level_dbm0(samples, 2000) < -40
+    assert linetest.level_dbm0(np.zeros(0, np.int16), 1004) == float("-inf")
