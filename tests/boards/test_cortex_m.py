@@ -10,6 +10,7 @@ installs them: .ci/run)."""
 import asyncio
 import hashlib
 import importlib.util
+import json
 import os
 import shutil
 import socket
@@ -52,6 +53,10 @@ def _builder():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+# How long a reply of the emulated board may take (it boots, and QEMU shares the CPUs).
+QEMU_REPLY_S = 15
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +158,8 @@ def test_the_host_flashes_it_and_reset_boots_the_new_image_on_trial(board):
     async def flash():
         link = await Link.open(board.url)
         try:
-            identity = await link.request(p.Identify())
+            # An emulated CPU on a busy machine: allow the first reply and the reboot time.
+            identity = await link.request(p.Identify(), timeout=QEMU_REPLY_S)
             assert identity.firmware_version == p.Version(1, 0, 0) and identity.serial == "FXO4-EBADD88A"
             assert (await link.request(p.BlErase(p.Slot.B))).status == p.ResultCode.OK
             for at in range(0, len(image), 1024):
@@ -163,7 +169,7 @@ def test_the_host_flashes_it_and_reset_boots_the_new_image_on_trial(board):
             assert (await link.request(p.Reset(p.ResetMode.RESTART))).status == p.ResultCode.OK
             # The machine resets; the request waits in the socket until the new
             # boot enables the UART, so it is answered by the image on trial.
-            identity = await link.request(p.Identify())
+            identity = await link.request(p.Identify(), timeout=QEMU_REPLY_S)
             assert identity.firmware_version == p.Version(1, 2, 3) and identity.active_slot == p.Slot.B
             assert identity.pending_slot == p.Slot.B  # on trial until confirmed
             assert (await link.request(p.BlConfirm())).status == p.ResultCode.OK
@@ -202,3 +208,26 @@ def test_the_provisioning_block_layout():
     assert block[:8] == b"LGPV\x01\x00\x01\x07" and block[8:24] == b"E1X2-0000".ljust(16, b"\0")
     assert block[24:28] == b"\x02\x01\x00\x00" and struct.unpack_from("<I", block, 28)[0] == 3
     assert block[32:96] == b"\x01" * 32 + b"\x02" * 32 and block[96:256] == bytes(160) and block[256:] == b"IMG"
+
+
+@needs_toolchain
+def test_linegate_probe_identifies_the_emulated_board(elf, tmp_path):
+    _, pub = fc.keypair()
+    (tmp_path / "k.pub").write_text(pub.hex() + "\n")
+    proc = _sim(["fxo4", "--listen", "tcp://127.0.0.1:0", "--state", str(tmp_path / "b"), "--trust",
+                 str(tmp_path / "k.pub"), "--seed", "5", "--target", "cortex-m"], elf[0])
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("listening on tcp://"), (line, proc.stderr.read() if proc.poll() is not None else "")
+        url = line.split()[-1]
+        probe = subprocess.run([sys.executable, "-m", "gateway.tools.cli", "probe", url, "--json",
+                                "--timeout", str(QEMU_REPLY_S)],
+                               capture_output=True, text=True, timeout=60)
+        assert probe.returncode == 0, probe.stderr
+        [found] = json.loads(probe.stdout)
+        assert found["url"] == url and found["kind"] == "fxo4" and found["serial"] == serial_number("fxo4", 5)
+        assert found["firmware_version"] == "1.0.0" and found["bootloader_version"] == "1.0.0"
+        assert found["active_slot"] == "A"
+    finally:
+        proc.terminate()
+        proc.wait(10)
