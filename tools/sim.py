@@ -4,8 +4,8 @@
 
 The native target of the firmware (boards/firmware, built with the package
 into gateway/boards/bin/) runs as a process: its flash is ``DIR/flash.bin``,
-its host link a TCP listener. It prints ``listening on tcp://HOST:PORT`` and
-serves until interrupted.
+its host link a TCP listener or a pseudo-terminal. It prints ``listening on
+tcp://HOST:PORT`` (or ``listening on pty:/dev/pts/N``) and serves until interrupted.
 
 A new state directory is a new board, made here as a factory would make it:
 a factory key pair is generated into ``DIR/factory.key`` / ``DIR/factory.key.pub``,
@@ -13,6 +13,15 @@ factory firmware 1.0.0 (the native payload: opaque bytes naming the kind and
 version) is signed with it, and the board is provisioned trusting both the
 factory key and ``--trust KEY.pub``, with the factory image in slot A. The
 bootloader checks that image like any other before booting it.
+
+The line side is modelled (boards/sim/line_model.h): FXO ports see an
+exchange, FXS ports a phone, E1 spans are looped, every channel's audio comes
+back. ``--fault WHAT@UNIT[:FROM[-UNTIL]]`` (repeatable) and ``--script FILE``
+(one such condition a line) say what the line does and when, e.g.
+``--fault los@span1`` (span 1 unplugged from the start), ``--fault ais@span0:2s-5s``,
+``--fault offhook@port1:500ms-3s`` (the phone on FXS port 1 is picked up).
+``--virtual-clock`` runs the board on a clock that advances only while it waits
+for the host (as fast as the host takes its output).
 
 Exit codes beyond the CLI's: 6 when ``--power-cut-after-writes N`` cut the power.
 """
@@ -38,11 +47,18 @@ def add_parser(subcommands) -> None:
     p = subcommands.add_parser("sim", help="run the native board firmware as a simulated board",
                                description=__doc__.split("\n\n")[1])
     p.add_argument("kind", metavar="KIND", choices=sorted(KINDS), help="board kind: " + ", ".join(sorted(KINDS)))
-    p.add_argument("--listen", required=True, metavar="URL", help="tcp://HOST:PORT to serve the host link on (port 0: any free port)")
+    p.add_argument("--listen", required=True, metavar="URL",
+                   help="tcp://HOST:PORT to serve the host link on (port 0: any free port), or pty for a pseudo-terminal "
+                        "(its path is printed: listening on pty:/dev/pts/N)")
     p.add_argument("--state", metavar="DIR", help="directory keeping the board's flash across restarts (default: a temporary board)")
     p.add_argument("--trust", metavar="KEY.pub", help="public key the board trusts (needed for a new board)")
     p.add_argument("--seed", type=int, help="makes the serial number (a new board; default 0)")
     p.add_argument("--power-cut-after-writes", type=int, metavar="N", help="die abruptly right after N flash page writes")
+    p.add_argument("--fault", action="append", default=[], metavar="WHAT@UNIT[:FROM[-UNTIL]]",
+                   help="a line condition, e.g. los@span1, ais@span0:2s-5s, offhook@port1:500ms (repeatable)")
+    p.add_argument("--script", metavar="FILE", help="line conditions, one a line (# comments)")
+    p.add_argument("--virtual-clock", action="store_true",
+                   help="board time advances only while the board waits for the host, without sleeping")
     p.add_argument("--target", choices=["native", "cortex-m"], default="native")
     p.set_defaults(run=run)
 
@@ -77,8 +93,8 @@ def _make_factory(state: Path, kind: str) -> tuple[Path, Path]:
 def run(args) -> int:
     if args.target != "native":
         raise UsageError("--target cortex-m: the Cortex-M build is not part of this release yet; use --target native")
-    if not args.listen.startswith("tcp://"):
-        raise UsageError(f"--listen {args.listen}: want tcp://HOST:PORT")
+    if not args.listen.startswith("tcp://") and args.listen != "pty":
+        raise UsageError(f"--listen {args.listen}: want tcp://HOST:PORT or pty")
     if args.power_cut_after_writes is not None and args.power_cut_after_writes < 0:
         raise UsageError("--power-cut-after-writes must be 0 or more")
     binary = executable()
@@ -101,6 +117,14 @@ def run(args) -> int:
             cmd += ["--seed", str(args.seed)]
         if args.power_cut_after_writes is not None:
             cmd += ["--power-cut-after-writes", str(args.power_cut_after_writes)]
+        for fault in args.fault:
+            cmd += ["--fault", fault]     # checked by the simulator, which knows the board's ports and spans
+        if args.script:
+            if not Path(args.script).is_file():
+                raise UsageError(f"--script {args.script}: no such file")
+            cmd += ["--script", args.script]
+        if args.virtual_clock:
+            cmd += ["--virtual-clock"]
         proc = subprocess.Popen(cmd)
         try:
             return proc.wait()

@@ -15,10 +15,24 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXECUTABLE = "linegate-fw-native"
 
-# The portable core, then the native target's HAL and process.
-CORE = ["crc32.c", "frame.c", "msg.c", "crypto.c", "image.c", "boot.c", "firmware.c"]
+# The portable core (one file a line, so that parallel work merges), then the
+# native target's HAL and process, and the line models under its HAL.
+CORE = [
+    "crc32.c",
+    "frame.c",
+    "msg.c",
+    "crypto.c",
+    "image.c",
+    "boot.c",
+    "firmware.c",
+    "tone.c",
+    "port.c",
+    "span.c",
+    "config.c",
+    "line.c",
+]
 VENDOR = ["vendor/monocypher/monocypher.c", "vendor/sha2_glue_256.c", "vendor/sha2_glue_512.c"]
-TARGET = ["target/native/main.c"]
+TARGET = ["target/native/main.c", "../sim/line_model.c"]
 WARNINGS = ["-Wall", "-Wextra", "-Wno-unused-parameter"]
 
 
