@@ -4,8 +4,8 @@
 
 The native target of the firmware (boards/firmware, built with the package
 into gateway/boards/bin/) runs as a process: its flash is ``DIR/flash.bin``,
-its host link a TCP listener. It prints ``listening on tcp://HOST:PORT`` and
-serves until interrupted.
+its host link a TCP listener or a pseudo-terminal. It prints ``listening on
+tcp://HOST:PORT`` (or ``listening on pty:/dev/pts/N``) and serves until interrupted.
 
 A new state directory is a new board, made here as a factory would make it:
 a factory key pair is generated into ``DIR/factory.key`` / ``DIR/factory.key.pub``,
@@ -13,6 +13,15 @@ factory firmware 1.0.0 (the native payload: opaque bytes naming the kind and
 version) is signed with it, and the board is provisioned trusting both the
 factory key and ``--trust KEY.pub``, with the factory image in slot A. The
 bootloader checks that image like any other before booting it.
+
+The line side is modelled (boards/sim/line_model.h): FXO ports see an
+exchange, FXS ports a phone, E1 spans are looped, every channel's audio comes
+back. ``--fault WHAT@UNIT[:FROM[-UNTIL]]`` (repeatable) and ``--script FILE``
+(one such condition a line) say what the line does and when, e.g.
+``--fault los@span1`` (span 1 unplugged from the start), ``--fault ais@span0:2s-5s``,
+``--fault offhook@port1:500ms-3s`` (the phone on FXS port 1 is picked up).
+``--virtual-clock`` runs the board on a clock that advances only while it waits
+for the host (as fast as the host takes its output).
 
 ``--target cortex-m`` runs the same firmware sources cross-built for a
 Cortex-M3 under ``qemu-system-arm -M mps2-an385`` instead (built first when
@@ -56,11 +65,18 @@ def add_parser(subcommands) -> None:
     p = subcommands.add_parser("sim", help="run the native board firmware as a simulated board",
                                description=__doc__.split("\n\n")[1])
     p.add_argument("kind", metavar="KIND", choices=sorted(KINDS), help="board kind: " + ", ".join(sorted(KINDS)))
-    p.add_argument("--listen", required=True, metavar="URL", help="tcp://HOST:PORT to serve the host link on (port 0: any free port)")
+    p.add_argument("--listen", required=True, metavar="URL",
+                   help="tcp://HOST:PORT to serve the host link on (port 0: any free port), or pty for a pseudo-terminal "
+                        "(its path is printed: listening on pty:/dev/pts/N)")
     p.add_argument("--state", metavar="DIR", help="directory keeping the board's flash across restarts (default: a temporary board)")
     p.add_argument("--trust", metavar="KEY.pub", help="public key the board trusts (needed for a new board)")
     p.add_argument("--seed", type=int, help="makes the serial number (a new board; default 0)")
     p.add_argument("--power-cut-after-writes", type=int, metavar="N", help="die abruptly right after N flash page writes")
+    p.add_argument("--fault", action="append", default=[], metavar="WHAT@UNIT[:FROM[-UNTIL]]",
+                   help="a line condition, e.g. los@span1, ais@span0:2s-5s, offhook@port1:500ms (repeatable)")
+    p.add_argument("--script", metavar="FILE", help="line conditions, one a line (# comments)")
+    p.add_argument("--virtual-clock", action="store_true",
+                   help="board time advances only while the board waits for the host, without sleeping")
     p.add_argument("--target", choices=["native", "cortex-m"], default="native",
                    help="native: the firmware as a process (default); cortex-m: cross-built, under qemu-system-arm")
     p.set_defaults(run=run)
@@ -73,8 +89,8 @@ _make_factory = simulator.make_factory
 
 
 def run(args) -> int:
-    if not args.listen.startswith("tcp://"):
-        raise UsageError(f"--listen {args.listen}: want tcp://HOST:PORT")
+    if not args.listen.startswith("tcp://") and args.listen != "pty":
+        raise UsageError(f"--listen {args.listen}: want tcp://HOST:PORT or pty")
     if args.power_cut_after_writes is not None and args.power_cut_after_writes < 0:
         raise UsageError("--power-cut-after-writes must be 0 or more")
     if args.target == "cortex-m":
@@ -92,6 +108,14 @@ def run(args) -> int:
             raise UsageError(f"--state {state} holds no board yet: a new board needs --trust KEY.pub")
         cmd = simulator.command(args.kind, state, args.listen, [args.trust] if args.trust else [], args.seed,
                                 args.power_cut_after_writes)
+        for fault in args.fault:
+            cmd += ["--fault", fault]     # checked by the simulator, which knows the board's ports and spans
+        if args.script:
+            if not Path(args.script).is_file():
+                raise UsageError(f"--script {args.script}: no such file")
+            cmd += ["--script", args.script]
+        if args.virtual_clock:
+            cmd += ["--virtual-clock"]
         return _serve(subprocess.Popen(cmd))
 
 
@@ -186,6 +210,8 @@ def provision_block(kind: str, hw_revision: int, serial: str, keys: list[bytes],
 def _run_cortex_m(args) -> int:
     if args.power_cut_after_writes is not None:
         raise UsageError("--power-cut-after-writes: the native target only (the power cut is a model of the simulator)")
+    if args.fault or args.script or args.virtual_clock:
+        raise UsageError("--fault, --script and --virtual-clock: the native target only (its line models)")
     builder = _firmware_builder()
     if shutil.which(QEMU) is None:
         raise NativeError(f"--target cortex-m needs {QEMU}, which was not found: {builder.CORTEX_M_APT}")

@@ -19,14 +19,29 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 EXECUTABLE = "linegate-fw-native"
 CORTEX_M_ELF = "linegate-fw-cortex-m.elf"
 
-# The portable core, then the native target's HAL and process.
-CORE = ["crc32.c", "frame.c", "msg.c", "crypto.c", "image.c", "boot.c", "firmware.c"]
+# The portable core (one file a line, so that parallel work merges), then the
+# native target's HAL and process, and the line models under its HAL.
+CORE = [
+    "crc32.c",
+    "frame.c",
+    "msg.c",
+    "crypto.c",
+    "image.c",
+    "boot.c",
+    "firmware.c",
+    "tone.c",
+    "port.c",
+    "span.c",
+    "config.c",
+    "line.c",
+]
 VENDOR = ["vendor/monocypher/monocypher.c", "vendor/sha2_glue_256.c", "vendor/sha2_glue_512.c"]
-TARGET = ["target/native/main.c"]
+TARGET = ["target/native/main.c", "../sim/line_model.c", "../sim/line_script.c"]
 WARNINGS = ["-Wall", "-Wextra", "-Wno-unused-parameter"]
 
 # The Cortex-M target: the same CORE and VENDOR, its own start-up and HAL.
-CORTEX_M_TARGET = ["target/cortex-m/startup.c", "target/cortex-m/main.c"]
+# The line models run inside the emulated board too (QEMU has no telephony hardware).
+CORTEX_M_TARGET = ["target/cortex-m/startup.c", "target/cortex-m/main.c", "../sim/line_model.c"]
 CORTEX_M_LDSCRIPT = "target/cortex-m/mps2-an385.ld"
 CORTEX_M_CC = "arm-none-eabi-gcc"
 # Where QEMU's loader puts the provisioning block (PSRAM + 4 MiB, past the

@@ -27,6 +27,10 @@ static void result(struct lg_fw *fw, uint16_t seq, uint8_t status, const char *d
     send(fw, LG_MSG_RESULT, seq, lg_msg_result(fw->payload, status, detail));
 }
 
+/* The line side (line.c) sends and answers through these. */
+void lg_fw_send(struct lg_fw *fw, uint8_t type, uint16_t seq, size_t len) { send(fw, type, seq, len); }
+void lg_fw_result(struct lg_fw *fw, uint16_t seq, uint8_t status, const char *detail) { result(fw, seq, status, detail); }
+
 void lg_fw_log(struct lg_fw *fw, uint8_t level, const char *text)
 {
     send(fw, LG_MSG_LOG, fw->seq++, lg_msg_log(fw->payload, level, text));
@@ -76,26 +80,7 @@ static void identify(struct lg_fw *fw, uint16_t seq)
 
 static void status(struct lg_fw *fw, uint16_t seq)
 {
-    uint8_t kind = fw->boot.board.kind;
-    uint8_t *p = fw->payload;
-    size_t n = 0;
-    p[n++] = (uint8_t)ports(kind);
-    for (unsigned i = 0; i < ports(kind); i++) {
-        /* An FXS port feeds battery to its phone; an FXO port sees none
-         * until the line side is connected. */
-        p[n++] = kind == LG_KIND_FXS4 ? 4 : 0;
-        lg_put16(p + n, 0);
-        n += 2;
-    }
-    p[n++] = (uint8_t)spans(kind);
-    for (unsigned i = 0; i < spans(kind); i++) {
-        p[n++] = 0;
-        memset(p + n, 0, 12);
-        n += 12;
-    }
-    lg_put32(p + n, lg_hal_ticks_ms());
-    n += 4;
-    send(fw, LG_MSG_STATUS_REPORT, seq, n);
+    send(fw, LG_MSG_STATUS_REPORT, seq, lg_line_status(fw, fw->payload));
 }
 
 static int running_slot(const struct lg_fw *fw, unsigned slot)
@@ -257,24 +242,9 @@ static void bl_slot_info(struct lg_fw *fw, uint16_t seq, unsigned slot)
     send(fw, LG_MSG_SLOT_INFO, seq, lg_msg_slot_info(fw->payload, &si));
 }
 
-static void configure(struct lg_fw *fw, uint16_t seq, unsigned unit, unsigned have, const char *what)
-{
-    char d[64];
-    if (!have) {
-        snprintf(d, sizeof d, "this board kind has no %ss", what);
-        result(fw, seq, LG_ST_UNSUPPORTED, d);
-    } else if (unit >= have) {
-        snprintf(d, sizeof d, "%s %u: this board has %u", what, unit, have);
-        result(fw, seq, LG_ST_BAD_REQUEST, d);
-    } else {
-        result(fw, seq, LG_ST_OK, "");
-    }
-}
-
 static void request(struct lg_fw *fw, const struct lg_rx_event *ev)
 {
     const uint8_t *p = ev->payload;
-    uint8_t kind = fw->boot.board.kind;
     struct lg_msg_error err;
     char d[96];
     if (lg_msg_check(ev->type, p, ev->length, &err) != 0) {
@@ -290,17 +260,20 @@ static void request(struct lg_fw *fw, const struct lg_rx_event *ev)
         result(fw, ev->seq, LG_ST_OK, "");
         lg_hal_reset(p[0]);
         break;
-    case LG_MSG_CONFIGURE_SPAN: configure(fw, ev->seq, p[0], spans(kind), "span"); break;
-    case LG_MSG_CONFIGURE_PORT: configure(fw, ev->seq, p[0], ports(kind), "port"); break;
+    case LG_MSG_CONFIGURE_SPAN:
+    case LG_MSG_CONFIGURE_PORT:
     case LG_MSG_PORT_COMMAND:
-    case LG_MSG_TONE: result(fw, ev->seq, LG_ST_UNSUPPORTED, "the line side is not in this firmware yet"); break;
+    case LG_MSG_TONE:
+    case LG_MSG_CAS:
+    case LG_MSG_HDLC:
+    case LG_MSG_AUDIO: lg_line_request(fw, ev); break;
     case LG_MSG_BL_ERASE: bl_erase(fw, ev->seq, p[0]); break;
     case LG_MSG_BL_WRITE: bl_write(fw, ev->seq, p, ev->length); break;
     case LG_MSG_BL_READ: bl_read(fw, ev->seq, p); break;
     case LG_MSG_BL_SET_PENDING: bl_set_pending(fw, ev->seq, p[0]); break;
     case LG_MSG_BL_CONFIRM: bl_confirm(fw, ev->seq); break;
     case LG_MSG_BL_SLOT_INFO: bl_slot_info(fw, ev->seq, p[0]); break;
-    default: break;   /* CAS, HDLC, AUDIO from the host: checked; no line side yet to take them */
+    default: break;
     }
 }
 
@@ -314,12 +287,13 @@ void lg_fw_start(struct lg_fw *fw, int stay_in_bootloader)
     lg_boot_run(&fw->boot, stay_in_bootloader);
     for (unsigned i = 0; i < fw->boot.nlog; i++)
         lg_fw_log(fw, fw->boot.log_level[i], fw->boot.log[i]);
+    lg_line_start(fw);
 }
 
 void lg_fw_poll(struct lg_fw *fw, uint32_t wait_ms)
 {
     uint8_t in[512];
-    size_t n = lg_hal_link_recv(in, sizeof in, wait_ms);
+    size_t n = lg_hal_link_recv(in, sizeof in, lg_line_wait(fw, wait_ms));
     size_t at = 0;
     struct lg_rx_event ev;
     char d[96];
@@ -346,4 +320,5 @@ void lg_fw_poll(struct lg_fw *fw, uint32_t wait_ms)
             /* version, length and CRC errors: no trustworthy seq to answer; counted in rx. */
         }
     } while (at < n);
+    lg_line_service(fw);
 }

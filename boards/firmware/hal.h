@@ -33,4 +33,63 @@ void lg_hal_board_id(struct lg_board_id *id);
  * the bootloader. */
 void lg_hal_reset(unsigned mode);
 
+/* ---- Line side (boards/sim/ models it on the native target; a line
+ * interface chip, a SLIC/DAA and a codec do on hardware). The core calls
+ * these every line tick (LG_LINE_TICK_MS) from its main loop, never from an
+ * interrupt, and does the debouncing and integration itself. ---- */
+
+/* An analog port as the core drives it. FXO (we are the phone toward the
+ * exchange): offhook closes our loop. FXS (we are the exchange toward a
+ * phone): battery feeds the loop, reversed swaps tip and ring, ring applies
+ * the ringing voltage (the core makes the cadence). Unused fields are 0. */
+struct lg_hal_port_drive {
+    uint8_t offhook;
+    uint8_t battery, reversed, ring;
+};
+/* What the port's line interface measures now, undebounced: the tip-ring
+ * voltage and the loop current, signed (their sign is the polarity), and on
+ * FXO the ring detector's output (it follows the ringing voltage's half-waves,
+ * so it pulses at twice the ringing frequency while the line rings). */
+struct lg_hal_port_sense {
+    int16_t volts;
+    int16_t loop_ma;
+    uint8_t ring;
+};
+void lg_hal_port_drive(unsigned port, const struct lg_hal_port_drive *d);
+void lg_hal_port_sense(unsigned port, struct lg_hal_port_sense *s);
+
+/* An E1 span's receiver: the raw defects (G.775 loss of signal, G.706 frame
+ * alignment, the AIS pattern, the RAI bit of the NFAS word) and its error
+ * counters, cumulative since the board started. */
+struct lg_hal_span_rx {
+    uint8_t signal;        /* pulses on the line */
+    uint8_t all_ones;      /* fewer than 3 zeros in 512 bits: AIS */
+    uint8_t aligned;       /* frame alignment found */
+    uint8_t remote_alarm;  /* the far end sets RAI (A bit) */
+    uint32_t crc4_errors, slips, bpv;
+};
+struct lg_hal_span_setup {
+    uint8_t framing, crc4, coding, clock_priority;   /* CONFIGURE_SPAN's values */
+};
+void lg_hal_span_setup(unsigned span, const struct lg_hal_span_setup *s);
+void lg_hal_span_rx_status(unsigned span, struct lg_hal_span_rx *rx);
+/* Our RAI toward the far end (sent while we have LOS, AIS or LOF: G.732's consequent action). */
+void lg_hal_span_tx_rai(unsigned span, int on);
+/* CAS: the ABCD bits (A is bit 3) received on / sent in a timeslot (1..15, 17..31), undebounced. */
+uint8_t lg_hal_cas_rx(unsigned span, unsigned timeslot);
+void lg_hal_cas_tx(unsigned span, unsigned timeslot, uint8_t abcd);
+/* HDLC on the span's D-channel (timeslot 16): frames without flags and FCS.
+ * rx returns the length of the next received frame (0: none; a frame longer
+ * than max is dropped by the HAL and counted there); tx returns LG_OK or
+ * LG_E_STATE when the transmitter's queue is full. */
+size_t lg_hal_hdlc_rx(unsigned span, uint8_t *frame, size_t max);
+int lg_hal_hdlc_tx(unsigned span, const uint8_t *frame, size_t len);
+
+/* Audio: 20 ms of G.711 (the unit's configured law) per channel (an analog
+ * port's channel 0, or a span's timeslot). tx hands one block to the line;
+ * rx takes the block the line delivered in the last 20 ms (returns 0 when it
+ * has none, e.g. the span is down: the core sends silence). */
+void lg_hal_audio_tx(unsigned unit, unsigned channel, const uint8_t block[160]);
+int lg_hal_audio_rx(unsigned unit, unsigned channel, uint8_t block[160]);
+
 #endif

@@ -37,8 +37,13 @@ int lg_msg_check(uint8_t type, const uint8_t *p, size_t n, struct lg_msg_error *
             if (p[i] < 'a' || p[i] > 'z')
                 return fail(err, "CONFIGURE_PORT.tone_zone", p[i], i);
         return 0;
-    case LG_MSG_PORT_COMMAND: EXACT("PORT_COMMAND", 4); MAX("PORT_COMMAND", "command", 1, 7); return 0;
-    case LG_MSG_TONE: EXACT("TONE", 13); return 0;
+    case LG_MSG_PORT_COMMAND:
+        EXACT("PORT_COMMAND", 4);
+        MAX("PORT_COMMAND", "command", 1, 7);
+        if (p[1] != 2 && lg_get16(p + 2) != 0)     /* "FLASH: hook flash length; otherwise 0" */
+            return fail(err, "PORT_COMMAND.ms", lg_get16(p + 2), 2);
+        return 0;
+    case LG_MSG_TONE: EXACT("TONE", 13); MAX("TONE", "channel", 1, 31); return 0;
     case LG_MSG_BL_ERASE: EXACT("BL_ERASE", 1); MAX("BL_ERASE", "slot", 0, 1); return 0;
     case LG_MSG_BL_SET_PENDING: EXACT("BL_SET_PENDING", 1); MAX("BL_SET_PENDING", "slot", 0, 1); return 0;
     case LG_MSG_BL_SLOT_INFO: EXACT("BL_SLOT_INFO", 1); MAX("BL_SLOT_INFO", "slot", 0, 1); return 0;
@@ -65,7 +70,7 @@ int lg_msg_check(uint8_t type, const uint8_t *p, size_t n, struct lg_msg_error *
         if (n < 2 || n > 261)
             return fail(err, "HDLC.frame", (uint32_t)(n ? n - 1 : 0), 1);
         return 0;
-    case LG_MSG_AUDIO: EXACT("AUDIO", 167); MAX("AUDIO", "law", 2, 1); return 0;
+    case LG_MSG_AUDIO: EXACT("AUDIO", 167); MAX("AUDIO", "channel", 1, 31); MAX("AUDIO", "law", 2, 1); return 0;
     case LG_MSG_PORT_EVENT: return fail(err, "PORT_EVENT.direction", type, 0);
     case LG_MSG_ALARMS: return fail(err, "ALARMS.direction", type, 0);
     case LG_MSG_LOG: return fail(err, "LOG.direction", type, 0);

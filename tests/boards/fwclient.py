@@ -15,6 +15,35 @@ IDENTIFY, RESET, STATUS = 0x01, 0x02, 0x07
 BL_ERASE, BL_WRITE, BL_READ, BL_SET_PENDING, BL_CONFIRM, BL_SLOT_INFO = 0x20, 0x21, 0x22, 0x23, 0x24, 0x25
 RESULT, IDENTITY, STATUS_REPORT, BL_DATA, SLOT_INFO, LOG = 0x80, 0x81, 0x87, 0xA2, 0xA5, 0x30
 OK, BAD_REQUEST, UNSUPPORTED, BUSY, FLASH_ERROR, BAD_IMAGE, WRONG_STATE = range(7)
+CONFIGURE_SPAN, CONFIGURE_PORT, PORT_COMMAND, TONE = 0x03, 0x04, 0x05, 0x06
+PORT_EVENT, ALARMS, CAS, HDLC, AUDIO = 0x10, 0x11, 0x13, 0x14, 0x15
+STREAMS = {PORT_EVENT, ALARMS, CAS, HDLC, AUDIO}
+# PORT_COMMAND.command and PORT_EVENT.event
+ON_HOOK, OFF_HOOK, FLASH, RING_START, RING_STOP, REVERSE_POLARITY, BATTERY_ON, BATTERY_OFF = range(8)
+(EV_OFF_HOOK, EV_ON_HOOK, EV_RING_ON, EV_RING_OFF, EV_BATTERY_LOST, EV_BATTERY_RESTORED, EV_POLARITY_REVERSAL,
+ EV_LOOP_CURRENT) = range(8)
+ST_OFFHOOK, ST_RINGING, ST_BATTERY, ST_REVERSED = 1, 2, 4, 8
+LOS, AIS, LOF, RAI = 1, 2, 4, 8
+
+
+def decode_stream(t, p):
+    """A board-to-host event or stream as a dict (PROTOCOL.md's layouts)."""
+    if t == PORT_EVENT:
+        port, event, value, time_ms = struct.unpack("<BBHI", p)
+        return dict(type=t, port=port, event=event, value=value, time_ms=time_ms)
+    if t == ALARMS:
+        span, alarms, crc4, slips, bpv, time_ms = struct.unpack("<BBIIII", p)
+        return dict(type=t, span=span, alarms=alarms, crc4_errors=crc4, slips=slips, bpv=bpv, time_ms=time_ms)
+    if t == CAS:
+        span, ts, abcd = struct.unpack("<BBB", p)
+        return dict(type=t, span=span, timeslot=ts, abcd=abcd)
+    if t == HDLC:
+        return dict(type=t, span=p[0], frame=p[1:])
+    if t == AUDIO:
+        unit, channel, law, time = struct.unpack_from("<BBBI", p)
+        assert len(p) == 167
+        return dict(type=t, unit=unit, channel=channel, law=law, time=time, data=p[7:])
+    raise AssertionError(f"not a stream type: {t:#x}")
 
 
 def frame(ftype, seq, payload=b"", version=1):
@@ -73,6 +102,7 @@ class Board:
         self.seq = 0
         self.buf = b""
         self.logs = []
+        self.events = []          # board events and streams that arrived while waiting for something else
 
     def send_raw(self, data):
         self.sock.sendall(data)
@@ -100,8 +130,64 @@ class Board:
             if t == LOG:
                 self.logs.append(p[1:].decode())
                 continue
+            if t in STREAMS:
+                self.events.append(decode_stream(t, p))
+                continue
             assert s == seq, (t, s, seq)
             return t, p
+
+    def next_event(self, ftype, match=lambda e: True, timeout=3.0):
+        """The first event of this type that matches (taken out of the queue); waits up to timeout seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, e in enumerate(self.events):
+                if e["type"] == ftype and match(e):
+                    return self.events.pop(i)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no event of type {ftype:#x} matching within {timeout} s; have "
+                                     f"{[e for e in self.events if e['type'] != AUDIO][:20]}")
+            self.sock.settimeout(left)
+            try:
+                t, s, p = self.receive()
+            except socket.timeout:
+                continue
+            finally:
+                self.sock.settimeout(5)
+            if t == LOG:
+                self.logs.append(p[1:].decode())
+            elif t in STREAMS:
+                self.events.append(decode_stream(t, p))
+
+    def send_stream(self, ftype, payload):
+        """A host-originated CAS, HDLC or AUDIO frame (no reply)."""
+        self.seq = (self.seq + 1) & 0xFFFF
+        self.send_raw(frame(ftype, self.seq, payload))
+
+    def status(self):
+        t, p = self.request(STATUS)
+        assert t == STATUS_REPORT
+        n = p[0]
+        ports = [struct.unpack_from("<BH", p, 1 + 3 * i) for i in range(n)]
+        at = 1 + 3 * n
+        m = p[at]
+        spans = [dict(zip(("alarms", "crc4_errors", "slips", "bpv"), struct.unpack_from("<BIII", p, at + 1 + 13 * i)))
+                 for i in range(m)]
+        at += 1 + 13 * m
+        assert len(p) == at + 4
+        return dict(ports=ports, spans=spans, uptime_ms=struct.unpack_from("<I", p, at)[0])
+
+    def port_command(self, port, command, ms=0):
+        return self.result(PORT_COMMAND, struct.pack("<BBH", port, command, ms))
+
+    def configure_port(self, port, law=0, zone=b"de", rx_gain=0, tx_gain=0):
+        return self.result(CONFIGURE_PORT, struct.pack("<BB2shh", port, law, zone, rx_gain, tx_gain))
+
+    def configure_span(self, span, framing=0, crc4=1, coding=0, clock_priority=1, law=0):
+        return self.result(CONFIGURE_SPAN, bytes([span, framing, crc4, coding, clock_priority, law]))
+
+    def tone(self, unit, channel, freq1, freq2=0, level=-100, on_ms=0, off_ms=0, repeat=0):
+        return self.result(TONE, struct.pack("<BBHHhHHB", unit, channel, freq1, freq2, level, on_ms, off_ms, repeat))
 
     def result(self, ftype, payload=b""):
         t, p = self.request(ftype, payload)

@@ -81,7 +81,7 @@ class QemuBoard(fc.Board):
             proc.kill()
             raise RuntimeError(f"linegate sim did not start: {line!r} {proc.stderr.read()}")
         self.url = line.split()[-1]
-        self.sock = socket.create_connection(("127.0.0.1", int(line.rsplit(":", 1)[1])), timeout=5)
+        self.sock = socket.create_connection(("127.0.0.1", int(line.rsplit(":", 1)[1])), timeout=QEMU_REPLY_S)
         self.seq, self.buf, self.logs = 0, b"", []
 
 

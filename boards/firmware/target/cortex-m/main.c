@@ -33,6 +33,7 @@
 
 #include "../../firmware.h"
 #include "../../image.h"
+#include "../../../sim/line_model.h"
 
 #ifndef LG_PROVISION_ADDR
 #error "LG_PROVISION_ADDR comes from build_firmware.py (one place for QEMU's loader and the firmware)"
@@ -103,6 +104,10 @@ static volatile uint32_t ring_in, ring_out;
 void lg_uart0_rx_handler(void);
 void lg_uart0_rx_handler(void)
 {
+    /* Cleared before the drain: a byte that lands after the last read raises
+     * it again; cleared after, that byte's interrupt would be lost and the
+     * UART, full, would take nothing more. */
+    UART_INTSTATUS = UART_INT_RX;
     while (UART_STATE & UART_STATE_RXFULL) {
         if (ring_in - ring_out == RING) {
             UART_CTRL &= ~UART_CTRL_RXINT;
@@ -111,7 +116,6 @@ void lg_uart0_rx_handler(void)
         ring[ring_in % RING] = (uint8_t)UART_DATA;
         ring_in++;
     }
-    UART_INTSTATUS = UART_INT_RX;
 }
 
 size_t lg_hal_link_recv(uint8_t *buf, size_t max, uint32_t wait_ms)
@@ -257,8 +261,14 @@ int main(void)
     UART_CTRL = UART_CTRL_TXEN | UART_CTRL_RXEN | UART_CTRL_RXINT;
     /* A read of DATA, empty or not, is what tells QEMU's UART model to take
      * bytes again; enabling the receiver alone does not, so bytes the host
-     * sent while the board was (re)starting would wait forever. */
-    (void)UART_DATA;
+     * sent while the board was (re)starting would wait forever. A byte
+     * already there is kept: it may begin the host's first request. */
+    if (UART_STATE & UART_STATE_RXFULL) {
+        ring[ring_in % RING] = (uint8_t)UART_DATA;
+        ring_in++;
+    } else {
+        (void)UART_DATA;
+    }
     NVIC_ISER0 = 1u << 0;                 /* UART0 RX */
 
     if (lg_get32(prov) != PROV_MAGIC || lg_get16(prov + 4) != 1)
@@ -275,6 +285,7 @@ int main(void)
     }
     warm->stay = 0;
 
+    lg_model_init(board.kind);  /* the line behind the emulated board (boards/sim) */
     lg_fw_start(&fw, stay);
     for (;;)
         lg_fw_poll(&fw, 200);

@@ -5,6 +5,20 @@
  * clock. A restart (RESET) re-executes this program, keeping the link's
  * sockets, so that the bootloader runs from scratch as on hardware.
  *
+ * The line side's HAL is boards/sim/line_model.c (the exchange, phones and
+ * E1 loops, with conditions from --fault and --script).
+ *
+ * Time: the monotonic clock, or with --virtual-clock a counter that moves
+ * only while the board waits for the host: each main-loop round that finds
+ * no byte to read advances it by the time the round would have waited (at
+ * most to the next 5 ms line tick) without sleeping; a round that reads
+ * bytes does not advance it; sending blocks while the host does not read
+ * (TCP), and with no host attached the clock stands still. So the board's
+ * time runs as fast as the host takes its output and never ahead of a
+ * request the host has sent. The receiver's 200 ms idle rule runs on this
+ * clock too, so a host must write each frame in one go (PROTOCOL.md asks a
+ * sender for that anyway).
+ *
  * Also the test harness of the core: --selftest-* modes run the frame
  * receiver, the encoder and the crypto on given bytes (tests/boards/). */
 #define _GNU_SOURCE
@@ -19,6 +33,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +42,7 @@
 #include "../../firmware.h"
 #include "../../frame.h"
 #include "../../msg.h"
+#include "../../../sim/line_model.h"
 
 #define EXIT_BAD_INPUT 2
 #define EXIT_POWER_CUT 6   /* as gateway.tools.cli documents it */
@@ -42,6 +58,9 @@ static struct timespec boot_time;
 static struct lg_board_id board;
 static char **saved_argv;
 static volatile sig_atomic_t stop;
+static int virtual_clock;
+static int is_pty;                   /* --listen pty: conn_fd is the master side, always attached */
+static uint32_t vclock_ms;
 
 static void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 static void die(int code, const char *fmt, ...)
@@ -104,11 +123,22 @@ int lg_hal_flash_write_page(uint32_t addr, const uint8_t data[LG_PAGE_SIZE])
 size_t lg_hal_link_recv(uint8_t *buf, size_t max, uint32_t wait_ms)
 {
     struct pollfd p = {conn_fd >= 0 ? conn_fd : listen_fd, POLLIN, 0};
-    if (poll(&p, 1, (int)wait_ms) <= 0)
+    if (virtual_clock && conn_fd >= 0) {
+        if (poll(&p, 1, 0) <= 0) {
+            vclock_ms += wait_ms;      /* the host has nothing for us: time passes (see the top) */
+            return 0;
+        }
+    } else if (poll(&p, 1, (int)wait_ms) <= 0) {
         return 0;
+    }
     if (conn_fd < 0) {
         conn_fd = accept(listen_fd, NULL, NULL);
         return 0;
+    }
+    if (is_pty) {
+        /* We hold the slave open too, so a host closing it is no hang-up; read errors are transient. */
+        ssize_t n = read(conn_fd, buf, max);
+        return n > 0 ? (size_t)n : 0;
     }
     ssize_t n = recv(conn_fd, buf, max, 0);
     if (n <= 0) {
@@ -121,6 +151,15 @@ size_t lg_hal_link_recv(uint8_t *buf, size_t max, uint32_t wait_ms)
 
 void lg_hal_link_send(const uint8_t *buf, size_t len)
 {
+    while (is_pty && len) {
+        ssize_t n = write(conn_fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;        /* nothing we can do about a pty that refuses bytes: drop them, like no host */
+        buf += n;
+        len -= (size_t)n;
+    }
     while (conn_fd >= 0 && len) {
         ssize_t n = send(conn_fd, buf, len, MSG_NOSIGNAL);
         if (n <= 0) {
@@ -136,6 +175,8 @@ void lg_hal_link_send(const uint8_t *buf, size_t len)
 uint32_t lg_hal_ticks_ms(void)
 {
     struct timespec t;
+    if (virtual_clock)
+        return vclock_ms;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (uint32_t)((t.tv_sec - boot_time.tv_sec) * 1000 + (t.tv_nsec - boot_time.tv_nsec) / 1000000);
 }
@@ -417,12 +458,31 @@ static void serial_from_seed(long long seed)
     memcpy(board.serial, text, strlen(text) < 16 ? strlen(text) : 16);
 }
 
+/* A pseudo-terminal: the host opens the slave as it would a serial port. */
+static void open_pty(void)
+{
+    int m = posix_openpt(O_RDWR | O_NOCTTY);
+    if (m < 0 || grantpt(m) != 0 || unlockpt(m) != 0 || !ptsname(m))
+        die(1, "--listen pty: %s", strerror(errno));
+    int s = open(ptsname(m), O_RDWR | O_NOCTTY);
+    struct termios t;
+    if (s < 0 || tcgetattr(s, &t) != 0)
+        die(1, "--listen pty: %s", strerror(errno));
+    /* Raw: no echo (it would send our frames back to us), no line editing, no CR/LF mapping. */
+    cfmakeraw(&t);
+    tcsetattr(s, TCSANOW, &t);
+    conn_fd = m;        /* the slave stays open (never closed): a host coming and going is no hang-up */
+    is_pty = 1;
+    printf("listening on pty:%s\n", ptsname(m));
+    fflush(stdout);
+}
+
 static void open_listener(const char *url)
 {
     char host[256];
     const char *hp = url + 6, *colon;
     if (strncmp(url, "tcp://", 6) != 0 || !(colon = strrchr(hp, ':')) || colon == hp || (size_t)(colon - hp) >= sizeof host)
-        die(EXIT_BAD_INPUT, "--listen: '%s' is not tcp://HOST:PORT", url);
+        die(EXIT_BAD_INPUT, "--listen: '%s' is not tcp://HOST:PORT or pty", url);
     memcpy(host, hp, (size_t)(colon - hp));
     host[colon - hp] = 0;
     number("--listen port", colon + 1, 0, 65535);
@@ -461,8 +521,9 @@ static void on_signal(int sig)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: %s --kind e1x2|fxo4|fxs4 --state DIR --listen tcp://HOST:PORT [--trust KEY.pub]...\n"
+            "usage: %s --kind e1x2|fxo4|fxs4 --state DIR --listen tcp://HOST:PORT|pty [--trust KEY.pub]...\n"
             "          [--factory-image FILE] [--seed N] [--hw-revision N] [--power-cut-after-writes N]\n"
+            "          [--fault WHAT@UNIT[:FROM[-UNTIL]]]... [--script FILE] [--virtual-clock] [--dump-config]\n"
             "       %s --selftest-{decode,encode,check,sha256,sha512,ed25519} ...\n",
             prog, prog);
     exit(EXIT_BAD_INPUT);
@@ -472,7 +533,9 @@ int main(int argc, char **argv)
 {
     const char *kind = NULL, *state = NULL, *listen_url = NULL, *factory = NULL, *inherit = NULL;
     long long seed = -1, hw_rev = -1;
-    int stay = 0;
+    int stay = 0, dump_config = 0;
+    const char *faults[128], *script = NULL;
+    unsigned nfaults = 0;
     uint8_t keys[LG_MAX_KEYS][32];
     unsigned nkeys = 0;
 
@@ -486,6 +549,14 @@ int main(int argc, char **argv)
             stay = 1;
             continue;
         }
+        if (!strcmp(a, "--virtual-clock")) {
+            virtual_clock = 1;
+            continue;
+        }
+        if (!strcmp(a, "--dump-config")) {
+            dump_config = 1;
+            continue;
+        }
         if (!v)
             die(EXIT_BAD_INPUT, "%s needs a value", a);
         i++;
@@ -497,6 +568,12 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--hw-revision")) hw_rev = number(a, v, 0, 255);
         else if (!strcmp(a, "--power-cut-after-writes")) cut_after = number(a, v, 0, 1LL << 40);
         else if (!strcmp(a, "--inherit-fds")) inherit = v;
+        else if (!strcmp(a, "--script")) script = v;
+        else if (!strcmp(a, "--fault")) {
+            if (nfaults == sizeof faults / sizeof faults[0])
+                die(EXIT_BAD_INPUT, "--fault: at most %zu", sizeof faults / sizeof faults[0]);
+            faults[nfaults++] = v;
+        }
         else if (!strcmp(a, "--trust")) {
             if (nkeys == LG_MAX_KEYS)
                 die(EXIT_BAD_INPUT, "--trust: at most %d keys", LG_MAX_KEYS);
@@ -506,9 +583,16 @@ int main(int argc, char **argv)
             usage();
         }
     }
-    if (!kind || !state || (!listen_url && !inherit))
+    if (!kind || !state || (!listen_url && !inherit && !dump_config))
         usage();
     board.kind = kind_code(kind);
+    lg_model_init(board.kind);
+    char why[400];
+    for (unsigned i = 0; i < nfaults; i++)
+        if (lg_model_condition(faults[i], why, sizeof why))
+            die(EXIT_BAD_INPUT, "--fault %s", why);
+    if (script && lg_model_script(script, why, sizeof why))
+        die(EXIT_BAD_INPUT, "--script %s", why);
     clock_gettime(CLOCK_MONOTONIC, &boot_time);
 
     /* The board's identity lives with its flash: board.txt is written when it is made. */
@@ -560,9 +644,29 @@ int main(int argc, char **argv)
         }
     }
 
+    if (dump_config) {
+        /* The stored line configuration as the firmware would load it (tests, technicians). */
+        struct lg_line_config c;
+        uint32_t seq;
+        if (!lg_config_load(&c, board.kind, &seq)) {
+            printf("config none\n");
+            return 0;
+        }
+        printf("config seq %lu\n", (unsigned long)seq);
+        for (unsigned i = 0; board.kind != LG_KIND_E1X2 && i < LG_MAX_PORTS; i++)
+            printf("port %u law %u zone %c%c rx_gain %d tx_gain %d\n", i, c.port[i].law, c.port[i].zone[0],
+                   c.port[i].zone[1], c.port[i].rx_gain, c.port[i].tx_gain);
+        for (unsigned i = 0; board.kind == LG_KIND_E1X2 && i < LG_MAX_SPANS; i++)
+            printf("span %u framing %u crc4 %u coding %u clock_priority %u law %u\n", i, c.span[i].framing,
+                   c.span[i].crc4, c.span[i].coding, c.span[i].clock_priority, c.span[i].law);
+        return 0;
+    }
     if (inherit) {
         if (sscanf(inherit, "%d,%d", &listen_fd, &conn_fd) != 2)
             die(EXIT_BAD_INPUT, "--inherit-fds: want L,C");
+        is_pty = listen_url && !strcmp(listen_url, "pty");
+    } else if (!strcmp(listen_url, "pty")) {
+        open_pty();
     } else {
         open_listener(listen_url);
         announce();
