@@ -62,12 +62,14 @@ def command(kind: str, state: Path, listen: str, trust: list | tuple = (), seed:
     return cmd
 
 
-def start(kind: str, state: Path, trust: list | tuple = (), seed: int | None = None) -> tuple[subprocess.Popen, str]:
-    """Start a simulated board listening on a free loopback port: (process, ``tcp://`` URL).
+def start(kind: str, state: Path, trust: list | tuple = (), seed: int | None = None,
+          line: list | tuple = ()) -> tuple[subprocess.Popen, str]:
+    """Start a simulated board listening on a free loopback port: (process, ``tcp://`` URL);
+    ``line``: more options of the simulator for its line model (e.g. ``["--fault", "los@span1"]``).
     LinkError (with what the executable said) when it does not come up."""
     # stderr to a file, not a pipe: nobody reads a pipe while the board runs, and a full one would stall it.
     with open(state / "simulator.log", "ab") as log:
-        proc = subprocess.Popen(command(kind, state, "tcp://127.0.0.1:0", trust, seed), stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen([*command(kind, state, "tcp://127.0.0.1:0", trust, seed), *line], stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=log, text=True)
     # The first line says where it listens; a failed start closes stdout at once, so this does not hang.
     line = proc.stdout.readline()

@@ -5,8 +5,11 @@
 Asks STATUS once and prints each port (hook, ringing, battery, polarity, loop
 current) and each span (LOS, AIS, LOF, RAI; CRC-4 errors, slips, bipolar
 violations). --watch then prints every PORT_EVENT, ALARMS and LOG the board
-sends, one line each with the board's time, until Ctrl-C (or --for SECONDS,
-then exit 0).
+sends, one line each with the board's time, until Ctrl-C (or --for SECONDS).
+
+Exit status: 0 when no span is in alarm at the STATUS, 1 when one is (as a
+line failure; a monitoring script can act on it), 1 too when the board does
+not answer.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from gateway.errors import LinkError
 from gateway.tools.probe import add_timeout
 
 EVENT_WAIT = 0.5
+EXIT_LINE_ALARM = 1  # tools/cli.py: a failure of the board or line
 
 
 def add_parser(subcommands) -> None:
@@ -67,15 +71,18 @@ def render_event(message) -> str | None:
     return None  # audio, CAS and HDLC are `monitor`'s and `capture`'s, not status
 
 
-async def status(url: str, watch: bool, duration: float | None, out=print, timeout: float = 2.0) -> None:
+async def status(url: str, watch: bool, duration: float | None, out=print, timeout: float = 2.0) -> bool:
+    """Prints the board's status (and events while watching); True when a span was in alarm."""
     from gateway.boards.board import Board
 
     async with await Board.open(url, reply_timeout=timeout) as board:
         ident = await board.identify()
-        for line in render_status(ident, await board.status()):
+        report = await board.status()
+        for line in render_status(ident, report):
             out(line)
+        in_alarm = any(span.alarms for span in report.spans)
         if not watch:
-            return
+            return in_alarm
         out("watching events (Ctrl-C to stop)" if duration is None else f"watching events for {duration:g} s")
         end = None if duration is None else time.monotonic() + duration
         while end is None or time.monotonic() < end:
@@ -89,6 +96,7 @@ async def status(url: str, watch: bool, duration: float | None, out=print, timeo
             line = render_event(frame.message)
             if line:
                 out(line)
+        return in_alarm
 
 
 def run(args) -> int:
@@ -98,6 +106,6 @@ def run(args) -> int:
     parse_url(args.url)
     if args.duration is not None and (not args.watch or args.duration <= 0):
         raise UsageError("--for SECONDS goes with --watch and is more than 0")
-    asyncio.run(status(args.url, args.watch, args.duration, out=lambda line: print(line, flush=True),
-                       timeout=args.timeout))
-    return 0
+    in_alarm = asyncio.run(status(args.url, args.watch, args.duration, out=lambda line: print(line, flush=True),
+                                  timeout=args.timeout))
+    return EXIT_LINE_ALARM if in_alarm else 0

@@ -2,6 +2,7 @@
 
 import asyncio
 import threading
+import time
 
 import numpy as np
 
@@ -79,6 +80,21 @@ def test_status_once_and_watching(capsys):
     assert main(["status", "sim://e1x2?seed=1", "--watch", "--for", "0.2"]) == 0
     assert "span 1: no alarms" in capsys.readouterr().out
     assert main(["status", "sim://e1x2?seed=1", "--for", "1"]) == EXIT_BAD_INPUT
+
+
+def test_status_of_a_span_in_alarm_is_a_line_failure(tmp_path, capsys):
+    from gateway.boards import image as images
+    from gateway.boards import simulator
+
+    images.write_keypair(tmp_path / "k")
+    proc, url = simulator.start("e1x2", tmp_path, [tmp_path / "k.pub"], seed=2, line=["--fault", "los@span1"])
+    try:
+        time.sleep(0.3)  # LOS is raised after 100 ms without a signal
+        assert main(["status", url]) == EXIT_PARTIAL_FAILURE
+        out = capsys.readouterr().out
+        assert "span 0: no alarms" in out and "span 1: LOS" in out
+    finally:
+        simulator.stop(proc)
 
 
 def test_status_of_a_silent_board(silent_board, capsys):
