@@ -22,6 +22,8 @@ the event loop, so no thread blocks on a read.
 
 from __future__ import annotations
 
+import abc
+
 import asyncio
 import logging
 import os
@@ -50,21 +52,23 @@ def _accepted() -> str:
     return ", ".join(_FORMS.values()) + ", or spy+ before any of them"
 
 
-class Transport:
+class Transport(abc.ABC):
     """A byte stream to one board."""
 
     url: str
 
+    @abc.abstractmethod
     async def read(self, timeout: float) -> bytes:
         """Some bytes (at least one) as soon as they are there; LinkError if the link closed,
         TimeoutError if none came within ``timeout`` seconds."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     async def write(self, data: bytes) -> None:
-        raise NotImplementedError
+        """All of ``data``, in order."""
 
+    @abc.abstractmethod
     async def close(self) -> None:
-        raise NotImplementedError
+        """Release the link; a second close does nothing."""
 
     async def reconnect(self, timeout: float = DEFAULT_OPEN_TIMEOUT) -> None:
         """Open the same link again after the board dropped it (a restart may drop a TCP client or
