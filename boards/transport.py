@@ -23,7 +23,6 @@ the event loop, so no thread blocks on a read.
 from __future__ import annotations
 
 import abc
-
 import asyncio
 import logging
 import os
