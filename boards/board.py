@@ -75,6 +75,12 @@ class Board:
     async def status(self) -> p.StatusReport:
         return await self.ask(p.Status(), p.StatusReport)
 
+    async def config_get(self, what: p.ConfigWhat, index: int) -> p.SpanConfig | p.PortConfig:
+        """The span's or port's configuration the board holds (CONFIG_GET); BoardError when refused
+        (UNSUPPORTED, or BAD_REQUEST naming ``type`` from firmware older than CONFIG_GET)."""
+        expected = p.SpanConfig if what == p.ConfigWhat.SPAN else p.PortConfig
+        return await self.ask(p.ConfigGet(p.ConfigWhat(what), index), expected)
+
     async def restart(self, timeout: float = RESTART_TIMEOUT) -> p.Identity:
         """RESET, then wait until the board answers IDENTIFY again (reconnecting when the restart
         dropped the link); its new identity. LinkError if it does not come back within ``timeout``."""

@@ -208,8 +208,11 @@ def _toml(value) -> str:
 
 def diff(old: BoardConfig | None, new: BoardConfig) -> list[str]:
     """Lines naming each setting that differs: ``- key = old``, ``+ key = new`` or ``~ key: old -> new``."""
-    a = old.flat() if old else {}
-    b = new.flat()
+    return diff_flat(old.flat() if old else {}, new.flat())
+
+
+def diff_flat(a: dict, b: dict) -> list[str]:
+    """``diff``'s lines for two configs given as flat key -> value dicts (``BoardConfig.flat()``)."""
     out = []
     for key in sorted(set(a) | set(b), key=_natural):
         if key not in b:

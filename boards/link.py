@@ -113,6 +113,7 @@ class Link:
                 elif isinstance(reply, (expected, Result)):
                     answer = reply
                 else:
+                    names = " or ".join(c.NAME for c in (expected if isinstance(expected, tuple) else (expected,)))
                     raise LinkError(f"{self.url}: the board answered {message.NAME} (seq {seq}) "
-                                    f"with {reply.NAME}; expected {expected.NAME} or RESULT")
+                                    f"with {reply.NAME}; expected {names} or RESULT")
         return answer

@@ -83,6 +83,7 @@ class MessageType(enum.IntEnum):
     PORT_COMMAND = 0x05
     TONE = 0x06
     STATUS = 0x07
+    CONFIG_GET = 0x08
     PORT_EVENT = 0x10
     ALARMS = 0x11
     CAS = 0x13
@@ -98,6 +99,8 @@ class MessageType(enum.IntEnum):
     RESULT = 0x80
     IDENTITY = 0x81
     STATUS_REPORT = 0x87
+    SPAN_CONFIG = 0x88
+    PORT_CONFIG = 0x89
     BL_DATA = 0xA2
     SLOT_INFO = 0xA5
 
@@ -137,6 +140,13 @@ class PortAction(enum.IntEnum):
     REVERSE_POLARITY = 5
     BATTERY_ON = 6
     BATTERY_OFF = 7
+
+
+class ConfigWhat(enum.IntEnum):
+    """CONFIG_GET.what."""
+
+    SPAN = 0
+    PORT = 1
 
 
 class Slot(enum.IntEnum):
@@ -474,6 +484,7 @@ port_command_format = Struct("port" / Int8ul, "command" / Int8ul, "ms" / Int16ul
 tone_format = Struct("unit" / Int8ul, "channel" / Int8ul, "freq1" / Int16ul, "freq2" / Int16ul, "level" / Int16sl,
                      "on_ms" / Int16ul, "off_ms" / Int16ul, "repeat" / Int8ul)
 status_format = Struct()
+config_get_format = Struct("what" / Int8ul, "index" / Int8ul)
 bl_erase_format = Struct("slot" / Int8ul)
 bl_write_format = Struct("slot" / Int8ul, "offset" / Int32ul, "data" / GreedyBytes)
 bl_read_format = Struct("slot" / Int8ul, "offset" / Int32ul, "length" / Int16ul)
@@ -490,6 +501,9 @@ port_status_format = Struct("state" / Int8ul, "loop_ma" / Int16ul)
 span_status_format = Struct("alarms" / Int8ul, "crc4_errors" / Int32ul, "slips" / Int32ul, "bpv" / Int32ul)
 status_report_format = Struct("ports" / PrefixedArray(Int8ul, port_status_format),
                               "spans" / PrefixedArray(Int8ul, span_status_format), "uptime_ms" / Int32ul)
+# SPAN_CONFIG and PORT_CONFIG are CONFIGURE_SPAN's and CONFIGURE_PORT's layouts (PROTOCOL.md).
+span_config_format = configure_span_format
+port_config_format = configure_port_format
 bl_data_format = Struct("slot" / Int8ul, "offset" / Int32ul, "data" / GreedyBytes)
 slot_info_format = Struct("slot" / Int8ul, "state" / Int8ul, "version" / version_format, "length" / Int32ul,
                           "sha256" / Bytes(32))
@@ -588,6 +602,13 @@ class Tone(Message):
 @dataclass(frozen=True, slots=True)
 class Status(Message):
     pass
+
+
+@_message(MessageType.CONFIG_GET, config_get_format, checks={"what": _enum(ConfigWhat)})
+@dataclass(frozen=True, slots=True)
+class ConfigGet(Message):
+    what: ConfigWhat
+    index: int  # the span or port
 
 
 @_message(MessageType.BL_ERASE, bl_erase_format, checks={"slot": _enum(Slot)})
@@ -736,6 +757,34 @@ class StatusReport(Message):
         return cls(tuple(port_list), tuple(span_list), parsed.uptime_ms)
 
 
+@_message(MessageType.SPAN_CONFIG, span_config_format,
+          checks={"framing": _enum(Framing), "crc4": _bool, "coding": _enum(LineCoding), "law": _enum(Law)},
+          to_wire={"crc4": int})
+@dataclass(frozen=True, slots=True)
+class SpanConfig(Message):
+    """A span's configuration as the board holds it: CONFIGURE_SPAN's fields."""
+
+    span: int
+    framing: Framing
+    crc4: bool
+    coding: LineCoding
+    clock_priority: int
+    law: Law
+
+
+@_message(MessageType.PORT_CONFIG, port_config_format,
+          checks={"law": _enum(Law), "tone_zone": _tone_zone}, to_wire={"tone_zone": lambda s: s.encode("ascii")})
+@dataclass(frozen=True, slots=True)
+class PortConfig(Message):
+    """A port's configuration as the board holds it: CONFIGURE_PORT's fields."""
+
+    port: int
+    law: Law
+    tone_zone: str
+    rx_gain: int  # 0.1 dB
+    tx_gain: int
+
+
 @_message(MessageType.BL_DATA, bl_data_format, checks={"slot": _enum(Slot)}, tail=(1, MAX_DATA))
 @dataclass(frozen=True, slots=True)
 class BlData(Message):
@@ -850,8 +899,10 @@ class Log(Message):
 
 MESSAGES: tuple[type[Message], ...] = tuple(_BY_TYPE[t] for t in sorted(_BY_TYPE))
 
-# The reply a request expects besides RESULT (every request may get RESULT BAD_REQUEST).
-REPLY_TO: dict[type[Message], type[Message]] = {
+# The reply a request expects besides RESULT (every request may get RESULT BAD_REQUEST); CONFIG_GET's
+# depends on its ``what``, so it names both.
+REPLY_TO: dict[type[Message], type[Message] | tuple[type[Message], ...]] = {
+    ConfigGet: (SpanConfig, PortConfig),
     Identify: Identity, Reset: Result, ConfigureSpan: Result, ConfigurePort: Result, PortCommand: Result,
     Tone: Result, Status: StatusReport, BlErase: Result, BlWrite: Result, BlRead: BlData, BlSetPending: Result,
     BlConfirm: Result, BlSlotInfo: SlotInfo,

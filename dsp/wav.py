@@ -323,3 +323,23 @@ def _guid_text(guid: bytes) -> str:
     d1, d2, d3 = struct.unpack_from("<IHH", guid)
     rest = guid[8:].hex()
     return f"{{{d1:08x}-{d2:04x}-{d3:04x}-{rest[:4]}-{rest[4:]}}}"
+
+
+def write_wav(path, samples: np.ndarray, rate: int = 8000) -> None:
+    """Writes ``samples`` (int16; shape (frames,) or (frames, channels)) as 16-bit PCM WAV.
+
+    The recorder's side of this module: plain PCM, the format every player and
+    ``open_wav`` read. The file is written whole; an unwritable path is a UsageError."""
+    data = np.asarray(samples)
+    if data.dtype != np.int16 or data.ndim not in (1, 2):
+        raise UsageError(f"write_wav takes int16 samples of shape (frames,) or (frames, channels), not "
+                         f"{data.dtype} {data.shape}")
+    channels = 1 if data.ndim == 1 else data.shape[1]
+    body = np.ascontiguousarray(data).astype("<i2").tobytes()
+    fmt = struct.pack("<HHIIHH", FORMAT_PCM, channels, rate, rate * channels * 2, channels * 2, 16)
+    riff = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(body)) + body
+    try:
+        with open(path, "wb") as f:
+            f.write(b"RIFF" + struct.pack("<I", len(riff)) + riff)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write the WAV file: {exc.strerror or exc}") from None

@@ -51,7 +51,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     # Imported here so that `linegate --version` works even when a subcommand's
     # dependencies (the compiled core) cannot be loaded.
-    from gateway.tools import analyze, config, flash, image, linetest, probe, sim, status
+    from gateway.tools import analyze, capture, config, flash, image, linetest, monitor, probe, sim, status
 
     parser = _Parser(prog=PROG, description="Linegate telephony gateway: tools for technicians and operators.")
     parser.add_argument("--version", action="version", version=f"{PROG} {gateway.__version__}")
@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_parser(subcommands)
     status.add_parser(subcommands)
     linetest.add_parser(subcommands)
+    monitor.add_parser(subcommands)
+    capture.add_parser(subcommands)
     return parser
 
 

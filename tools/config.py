@@ -4,14 +4,17 @@
     linegate config apply URL FILE [--dry-run]
     linegate config diff URL FILE
 
-The board's firmware does not report its configuration yet (no request for it
-in PROTOCOL.md version 1, and the line side that keeps it is being built), so
-this tool keeps, on this host, the last config it applied to each board (by
-board kind and serial, under $LINEGATE_STATE_DIR, else $XDG_STATE_HOME/linegate,
-else ~/.local/state/linegate). `show` prints what the board reports (identity,
-port states, alarms) and that record, labelled as such; `diff` compares FILE
-with that record. Neither claims the record is what the board holds: another
-host, or a board restarted without saved config, may differ.
+`show` prints what the board reports (identity, port states, alarms) and the
+line config it holds, read back with CONFIG_GET (PROTOCOL.md): framing, CRC-4,
+coding, clock priority and law per span; law, tone zone and gains per port.
+`diff` compares FILE with that. Signalling is the host's business and never
+sent to a board, so it is shown and compared from the record this tool keeps
+of the last config it applied to each board (by board kind and serial, under
+$LINEGATE_STATE_DIR, else $XDG_STATE_HOME/linegate, else
+~/.local/state/linegate). A board that cannot answer CONFIG_GET (firmware
+older than it: BAD_REQUEST for its type; UNSUPPORTED; the bootloader running)
+gets the old behaviour: the record stands in for the whole config, labelled as
+what was sent from here, not what the board holds.
 
 `apply` checks the file (errors name its line), checks it is for the board's
 kind, then sends CONFIGURE_SPAN for each span and CONFIGURE_PORT for each port
@@ -116,12 +119,86 @@ def describe(message) -> str:
             f"{message.rx_gain / 10:+.1f} dB, tx gain {message.tx_gain / 10:+.1f} dB")
 
 
-async def _identify(url: str, also_status: bool = False):
+SPAN_HELD = ("framing", "crc4", "coding", "clock_priority", "law")  # what CONFIGURE_SPAN stores on the board
+PORT_HELD = ("law", "tone_zone", "rx_gain", "tx_gain")
+
+
+def held_keys(flat: dict) -> dict:
+    """The settings of a config (``BoardConfig.flat()``) that a board holds, gains rounded to 0.1 dB."""
+    out = {}
+    for key, value in flat.items():
+        parts = key.split(".")
+        if len(parts) == 3 and ((parts[0] == "span" and parts[2] in SPAN_HELD) or
+                                (parts[0] == "port" and parts[2] in PORT_HELD)):
+            out[key] = round(value, 1) if parts[2].endswith("_gain") else value
+    return out
+
+
+async def read_board_config(board, ident) -> tuple[dict | None, str]:
+    """The config the board holds as flat keys (like ``BoardConfig.flat()``, without signalling), or
+    (None, why) when the board cannot say (UNSUPPORTED, firmware without CONFIG_GET, bootloader)."""
+    from gateway.boards import protocol as p
+    from gateway.boards.config import CODINGS, FRAMINGS, LAWS
+
+    names = {kind: {v: k for k, v in table.items()} for kind, table in
+             (("framing", FRAMINGS), ("coding", CODINGS), ("law", LAWS))}
+    flat: dict = {}
+    try:
+        for i in range(ident.spans):
+            s = await board.config_get(p.ConfigWhat.SPAN, i)
+            flat.update({f"span.{i}.framing": names["framing"][s.framing], f"span.{i}.crc4": s.crc4,
+                         f"span.{i}.coding": names["coding"][s.coding], f"span.{i}.clock_priority": s.clock_priority,
+                         f"span.{i}.law": names["law"][s.law]})
+        for i in range(ident.ports):
+            q = await board.config_get(p.ConfigWhat.PORT, i)
+            flat.update({f"port.{i}.law": names["law"][q.law], f"port.{i}.tone_zone": q.tone_zone,
+                         f"port.{i}.rx_gain": round(q.rx_gain / 10, 1), f"port.{i}.tx_gain": round(q.tx_gain / 10, 1)})
+    except BoardError as exc:
+        old_firmware = exc.status == p.ResultCode.BAD_REQUEST and (exc.detail or "").startswith("type")
+        if exc.status in (p.ResultCode.UNSUPPORTED, p.ResultCode.WRONG_STATE) or old_firmware:
+            why = "its firmware predates CONFIG_GET" if old_firmware else f"{exc.status.name}: {exc.detail}"
+            return None, why
+        raise
+    return flat, ""
+
+
+async def _identify(url: str, also_status: bool = False, read_config: bool = False):
     from gateway.boards.board import Board
 
     async with await Board.open(url) as board:
         ident = await board.identify()
-        return ident, (await board.status() if also_status else None)
+        report = await board.status() if also_status else None
+        held = await read_board_config(board, ident) if read_config else (None, "not asked")
+        return ident, report, held
+
+
+def render_held(kind: str, ident, held: dict, config, header) -> list[str]:
+    """``show``'s lines for a board that reported its config: TOML of what it holds, with the signalling
+    of the host's record (marked as such), then any setting the board holds other than the record's."""
+    from gateway.boards.config import _ranges, _toml, diff_flat
+
+    spans = {s.span: s for s in config.spans} if config else {}
+    ports = {q.port: q for q in config.ports} if config else {}
+    source = f"the config last applied here ({header})" if config else \
+        "none recorded: no config was applied to this board from this host"
+    lines = [f"Config the board holds (read back with CONFIG_GET); signalling stays on this host, from {source}:",
+             f"  kind = {_toml(kind)}"]
+    for unit, count, recorded in (("span", ident.spans, spans), ("port", ident.ports, ports)):
+        for i in range(count):
+            lines += ["", f"  [{unit}.{i}]"]
+            lines += [f"  {key.split('.')[2]} = {_toml(value)}" for key, value in held.items()
+                      if key.startswith(f"{unit}.{i}.")]
+            if i in recorded:
+                lines.append(f"  signalling = {_toml(recorded[i].signalling)}  # kept on this host")
+                if unit == "span":
+                    lines.append(f"  [span.{i}.channels]  # kept on this host")
+                    lines += [f'  "{r}" = {_toml(v)}' for r, v in _ranges(recorded[i].channels)]
+    drift = [f"  {line}" for line in diff_flat(held_keys(config.flat()), held) if line.startswith("~")] \
+        if config else []
+    if drift:
+        lines += ["The board no longer holds what was last applied from this host (another host, or a reset); "
+                  "applied -> held:"] + drift
+    return lines
 
 
 async def _apply(url: str, config, text: str, source: str, dry_run: bool) -> int:
@@ -167,38 +244,52 @@ def run_show(args) -> int:
     from gateway.tools.status import render_status
 
     parse_url(args.url)
-    ident, report = asyncio.run(_identify(args.url, also_status=True))
+    ident, report, (held, why) = asyncio.run(_identify(args.url, also_status=True, read_config=True))
     print("The board reports (STATUS):")
     for line in render_status(ident, report):
         print(f"  {line}")
     kind = kind_by_code(ident.kind).name
     config, header = load_record(kind, ident.serial)
-    if config is None:
-        print(f"No config was applied to {kind} {ident.serial} from this host. (The firmware does not report its "
-              "config; only what `linegate config apply` sent from here is known.)")
+    if held is not None:
+        for line in render_held(kind, ident, held, config, header):
+            print(line)
         return 0
-    print(f"Config last applied from this host ({header}; kept at {record_path(kind, ident.serial)}; the firmware "
-          "does not report its config, so this is what was sent, not read back):")
+    print(f"The board cannot report its config ({why}); showing what this host knows.")
+    if config is None:
+        print(f"No config was applied to {kind} {ident.serial} from this host, so nothing is known of its config.")
+        return 0
+    print(f"Config last applied from this host ({header}; kept at {record_path(kind, ident.serial)}; what was "
+          "sent, not read back):")
     for line in config.to_toml().splitlines():
         print(f"  {line}")
     return 0
 
 
 def run_diff(args) -> int:
-    from gateway.boards.config import check_board, diff
+    from gateway.boards.config import check_board, diff, diff_flat
     from gateway.boards.kinds import kind_by_code
     from gateway.boards.transport import parse_url
 
     parse_url(args.url)
     text, config = read_config(args.file)
-    ident, _ = asyncio.run(_identify(args.url))
+    ident, _, (held, why) = asyncio.run(_identify(args.url, read_config=True))
     check_board(config, ident.kind, text, args.file)
     kind = kind_by_code(ident.kind).name
     old, header = load_record(kind, ident.serial)
-    against = f"the config last applied from this host ({header})" if old else \
+    recorded = f"the config last applied from this host ({header})" if old else \
         "nothing (no config was applied to this board from this host)"
-    lines = diff(old, config)
-    print(f"{args.file} against {against}:")
+    if held is not None:
+        # What the board holds is compared with the board; signalling (host-side) with the record.
+        new_flat = config.flat()
+        old_flat = {k: v for k, v in (old.flat() if old else {}).items() if k not in held_keys(new_flat)}
+        old_flat.update(held)
+        old_flat["kind"] = kind
+        lines = diff_flat(old_flat, {**new_flat, **held_keys(new_flat)})
+        print(f"{args.file} against the board's config (CONFIG_GET); signalling against {recorded}:")
+    else:
+        lines = diff(old, config)
+        print(f"{args.file} against {recorded} (the board cannot report its config: {why}):")
     for line in lines or ["  no differences"]:
         print(f"  {line}" if not line.startswith("  ") else line)
     return 0
+

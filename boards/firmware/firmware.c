@@ -262,6 +262,7 @@ static void request(struct lg_fw *fw, const struct lg_rx_event *ev)
         break;
     case LG_MSG_CONFIGURE_SPAN:
     case LG_MSG_CONFIGURE_PORT:
+    case LG_MSG_CONFIG_GET:
     case LG_MSG_PORT_COMMAND:
     case LG_MSG_TONE:
     case LG_MSG_CAS:

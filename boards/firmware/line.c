@@ -159,6 +159,44 @@ static void configure_port(struct lg_fw *fw, uint16_t seq, const uint8_t *p)
     lg_port_set_zone(&l->port[p[0]], l->cfg.port[p[0]].zone);
 }
 
+/* CONFIG_GET: the configuration held (as stored, or the defaults), in CONFIGURE_*'s own layout. */
+static void config_get(struct lg_fw *fw, uint16_t seq, const uint8_t *p)
+{
+    struct lg_line *l = &fw->line;
+    unsigned have = p[0] == 0 ? l->nspans : l->nports;
+    const char *what = p[0] == 0 ? "span" : "port";
+    char d[64];
+    uint8_t *o = fw->payload;
+    if (!have) {
+        snprintf(d, sizeof d, "this board kind has no %ss", what);
+        lg_fw_result(fw, seq, LG_ST_UNSUPPORTED, d);
+        return;
+    }
+    if (p[1] >= have) {
+        snprintf(d, sizeof d, "%s %u: this board has %u", what, p[1], have);
+        lg_fw_result(fw, seq, LG_ST_BAD_REQUEST, d);
+        return;
+    }
+    o[0] = p[1];
+    if (p[0] == 0) {
+        const struct lg_span_config *c = &l->cfg.span[p[1]];
+        o[1] = c->framing;
+        o[2] = c->crc4;
+        o[3] = c->coding;
+        o[4] = c->clock_priority;
+        o[5] = c->law;
+        lg_fw_send(fw, LG_MSG_SPAN_CONFIG, seq, 6);
+    } else {
+        const struct lg_port_config *c = &l->cfg.port[p[1]];
+        o[1] = c->law;
+        o[2] = (uint8_t)c->zone[0];
+        o[3] = (uint8_t)c->zone[1];
+        lg_put16(o + 4, (uint16_t)c->rx_gain);
+        lg_put16(o + 6, (uint16_t)c->tx_gain);
+        lg_fw_send(fw, LG_MSG_PORT_CONFIG, seq, 8);
+    }
+}
+
 static void port_command(struct lg_fw *fw, uint16_t seq, const uint8_t *p)
 {
     struct lg_line *l = &fw->line;
@@ -269,6 +307,7 @@ void lg_line_request(struct lg_fw *fw, const struct lg_rx_event *ev)
     switch (ev->type) {
     case LG_MSG_CONFIGURE_SPAN: configure_span(fw, ev->seq, p); break;
     case LG_MSG_CONFIGURE_PORT: configure_port(fw, ev->seq, p); break;
+    case LG_MSG_CONFIG_GET: config_get(fw, ev->seq, p); break;
     case LG_MSG_PORT_COMMAND: port_command(fw, ev->seq, p); break;
     case LG_MSG_TONE: tone(fw, ev->seq, p); break;
     case LG_MSG_AUDIO: host_audio(fw, p); break;

@@ -37,6 +37,7 @@ int lg_msg_check(uint8_t type, const uint8_t *p, size_t n, struct lg_msg_error *
             if (p[i] < 'a' || p[i] > 'z')
                 return fail(err, "CONFIGURE_PORT.tone_zone", p[i], i);
         return 0;
+    case LG_MSG_CONFIG_GET: EXACT("CONFIG_GET", 2); MAX("CONFIG_GET", "what", 0, 1); return 0;
     case LG_MSG_PORT_COMMAND:
         EXACT("PORT_COMMAND", 4);
         MAX("PORT_COMMAND", "command", 1, 7);
@@ -77,6 +78,8 @@ int lg_msg_check(uint8_t type, const uint8_t *p, size_t n, struct lg_msg_error *
     case LG_MSG_RESULT: return fail(err, "RESULT.direction", type, 0);
     case LG_MSG_IDENTITY: return fail(err, "IDENTITY.direction", type, 0);
     case LG_MSG_STATUS_REPORT: return fail(err, "STATUS_REPORT.direction", type, 0);
+    case LG_MSG_SPAN_CONFIG: return fail(err, "SPAN_CONFIG.direction", type, 0);
+    case LG_MSG_PORT_CONFIG: return fail(err, "PORT_CONFIG.direction", type, 0);
     case LG_MSG_BL_DATA: return fail(err, "BL_DATA.direction", type, 0);
     case LG_MSG_SLOT_INFO: return fail(err, "SLOT_INFO.direction", type, 0);
     default: return fail(err, "type", type, 0);

@@ -15,7 +15,8 @@ IDENTIFY, RESET, STATUS = 0x01, 0x02, 0x07
 BL_ERASE, BL_WRITE, BL_READ, BL_SET_PENDING, BL_CONFIRM, BL_SLOT_INFO = 0x20, 0x21, 0x22, 0x23, 0x24, 0x25
 RESULT, IDENTITY, STATUS_REPORT, BL_DATA, SLOT_INFO, LOG = 0x80, 0x81, 0x87, 0xA2, 0xA5, 0x30
 OK, BAD_REQUEST, UNSUPPORTED, BUSY, FLASH_ERROR, BAD_IMAGE, WRONG_STATE = range(7)
-CONFIGURE_SPAN, CONFIGURE_PORT, PORT_COMMAND, TONE = 0x03, 0x04, 0x05, 0x06
+CONFIGURE_SPAN, CONFIGURE_PORT, PORT_COMMAND, TONE, CONFIG_GET = 0x03, 0x04, 0x05, 0x06, 0x08
+SPAN_CONFIG, PORT_CONFIG = 0x88, 0x89
 PORT_EVENT, ALARMS, CAS, HDLC, AUDIO = 0x10, 0x11, 0x13, 0x14, 0x15
 STREAMS = {PORT_EVENT, ALARMS, CAS, HDLC, AUDIO}
 # PORT_COMMAND.command and PORT_EVENT.event
@@ -185,6 +186,18 @@ class Board:
 
     def configure_span(self, span, framing=0, crc4=1, coding=0, clock_priority=1, law=0):
         return self.result(CONFIGURE_SPAN, bytes([span, framing, crc4, coding, clock_priority, law]))
+
+    def config_get(self, what, index):
+        """CONFIG_GET: a dict of SPAN_CONFIG's or PORT_CONFIG's fields, or (status, detail) of a RESULT."""
+        t, p = self.request(CONFIG_GET, bytes([what, index]))
+        if t == RESULT:
+            return p[0], p[1:].decode()
+        if what == 0:
+            assert t == SPAN_CONFIG and len(p) == 6, (hex(t), p)
+            return dict(zip(("span", "framing", "crc4", "coding", "clock_priority", "law"), p))
+        assert t == PORT_CONFIG and len(p) == 8, (hex(t), p)
+        port, law, zone, rx, tx = struct.unpack("<BB2shh", p)
+        return dict(port=port, law=law, zone=zone, rx_gain=rx, tx_gain=tx)
 
     def tone(self, unit, channel, freq1, freq2=0, level=-100, on_ms=0, off_ms=0, repeat=0):
         return self.result(TONE, struct.pack("<BBHHhHHB", unit, channel, freq1, freq2, level, on_ms, off_ms, repeat))

@@ -88,6 +88,8 @@ def test_random_garbage_never_yields_a_frame_or_hangs(fw_bin):
     (0x22, "00" + "00000000" + "0104", "error field=BL_READ.length value=1025 offset=5"),
     (0x15, "000002" + "00000000" + "00" * 160, "error field=AUDIO.law value=2 offset=2"),
     (0x13, "001001", "error field=CAS.timeslot value=16 offset=1"),
+    (0x08, "0200", "error field=CONFIG_GET.what value=2 offset=0"),
+    (0x89, "", "error field=PORT_CONFIG.direction value=137 offset=0"),
     (0x81, "", "error field=IDENTITY.direction value=129 offset=0"),
 ])
 def test_message_checks_name_the_field(fw_bin, ftype, payload, expect):

@@ -275,6 +275,28 @@ def test_configuration_survives_a_restart(board_of, fw_bin):
     assert any("configuration record 1 restored" in line for line in b.logs), b.logs
 
 
+def test_config_get_reads_back_what_is_stored(board_of):
+    b = board_of("e1x2")
+    assert b.config_get(0, 1) == dict(span=1, framing=0, crc4=1, coding=0, clock_priority=2, law=0)  # defaults
+    assert b.configure_span(1, framing=1, crc4=0, coding=1, clock_priority=0, law=1) == (fc.OK, "")
+    assert b.config_get(0, 1) == dict(span=1, framing=1, crc4=0, coding=1, clock_priority=0, law=1)
+    b.reset()
+    assert b.config_get(0, 1)["framing"] == 1                      # from flash after the restart
+    status, detail = b.config_get(0, 2)
+    assert status == fc.BAD_REQUEST and "span 2: this board has 2" in detail
+    status, detail = b.config_get(1, 0)
+    assert status == fc.UNSUPPORTED and "no ports" in detail
+    status, detail = b.result(fc.CONFIG_GET, bytes([2, 0]))
+    assert status == fc.BAD_REQUEST and "CONFIG_GET.what = 2" in detail
+    status, detail = b.result(fc.CONFIG_GET, bytes([0]))
+    assert status == fc.BAD_REQUEST and "CONFIG_GET.length = 1" in detail
+    p = board_of("fxs4")
+    assert p.configure_port(3, law=1, zone=b"gb", rx_gain=-35, tx_gain=120) == (fc.OK, "")
+    assert p.config_get(1, 3) == dict(port=3, law=1, zone=b"gb", rx_gain=-35, tx_gain=120)
+    assert p.config_get(1, 0) == dict(port=0, law=0, zone=b"de", rx_gain=0, tx_gain=0)
+    assert p.config_get(0, 0)[0] == fc.UNSUPPORTED
+
+
 def test_configuration_power_cut_sweep(board_of, fw_bin):
     """A cut at every page operation of three CONFIGURE_PORTs leaves the old or the new configuration."""
     zones = [b"gb", b"fr", b"us"]

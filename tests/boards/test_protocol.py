@@ -27,6 +27,7 @@ LAYOUTS = [
     (p.PortCommand(2, p.PortAction.FLASH, 600), h("02 02 58 02")),
     (p.Tone(0, 5, 425, 0, -130, 1000, 4000, 0), h("00 05 a9 01 00 00 7e ff e8 03 a0 0f 00")),
     (p.Status(), h("")),
+    (p.ConfigGet(p.ConfigWhat.PORT, 3), h("01 03")),
     (p.BlErase(p.Slot.B), h("01")),
     (p.BlWrite(p.Slot.A, 0x12345, b"\x01\x02\x03"), h("00 45 23 01 00 01 02 03")),
     (p.BlRead(p.Slot.B, 1024, 1024), h("01 00 04 00 00 00 04")),
@@ -43,6 +44,8 @@ LAYOUTS = [
      h("01 05 19 00 00 70 11 01 00")),
     (p.StatusReport((), (p.SpanStatus(p.Alarm.LOS | p.Alarm.RAI, 1, 2, 3),), 5),
      h("00 01 09 01 00 00 00 02 00 00 00 03 00 00 00 05 00 00 00")),
+    (p.SpanConfig(0, p.Framing.CAS, False, p.LineCoding.AMI, 0, p.Law.ULAW), h("00 00 00 01 00 01")),
+    (p.PortConfig(2, p.Law.ALAW, "fr", 120, -120), h("02 00 66 72 78 00 88 ff")),
     (p.BlData(p.Slot.A, 2048, b"\xff"), h("00 00 08 00 00 ff")),
     (p.SlotInfo(p.Slot.B, p.SlotState.PENDING, p.Version(2, 0, 1), 4096, bytes(range(32))),
      h("01 03 02 00 01 00 10 00 00") + bytes(range(32))),
@@ -105,7 +108,7 @@ def test_layout_and_round_trip(message, payload):
 
 
 def test_enums_come_back_as_enums():
-    ident = decode_frame(encode_frame(LAYOUTS[15][0], 1)).message
+    ident = decode_frame(encode_frame(next(m for m, _ in LAYOUTS if isinstance(m, p.Identity)), 1)).message
     assert ident.kind is p.BoardCode.E1X2 and ident.active_slot is p.Slot.B and ident.pending_slot is None
     assert isinstance(ident.capabilities, Capability) and str(ident.firmware_version) == "1.2.3"
 
@@ -299,3 +302,14 @@ def test_abandon_frees_a_frame_held_behind_a_false_sync():
     assert reader.abandon() == [] and reader.errors == {"timeout": 1}
     reader.feed(b"xL")
     assert reader.abandon() == [] and reader.pending == 1
+
+
+def test_config_get_refusals_and_replies():
+    # CONFIG_GET.what is 0 span or 1 port; the replies are held to the CONFIGURE_* checks.
+    assert payload_error(0x08, h("02 00")).field == "CONFIG_GET.what"
+    assert payload_error(0x08, h("00")).field == "CONFIG_GET.payload"
+    assert payload_error(0x88, h("00 02 00 00 01 00")).field == "SPAN_CONFIG.framing"
+    assert payload_error(0x89, h("00 00 44 45 00 00 00 00")).field == "PORT_CONFIG.tone_zone"
+    assert p.REPLY_TO[p.ConfigGet] == (p.SpanConfig, p.PortConfig)
+    with pytest.raises(UsageError, match="CONFIG_GET.what"):
+        p.ConfigGet(2, 0).payload()

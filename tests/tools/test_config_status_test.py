@@ -7,12 +7,13 @@ import time
 import numpy as np
 
 from gateway.boards import protocol as p
-from gateway.boards.protocol import FrameReader, encode_frame
+from gateway.boards.protocol import FrameReader, decode_frame, encode_frame
 from gateway.dsp.g711 import encode
 from gateway.dsp.tone import tone
 from gateway.tools import linetest
 from gateway.tools.cli import EXIT_BAD_INPUT, EXIT_INCOMPATIBLE, EXIT_OK, EXIT_PARTIAL_FAILURE, main
 from gateway.tools.status import render_event
+from tests.tools.conftest import SimBoard
 
 E1 = """\
 kind = "e1x2"
@@ -28,26 +29,129 @@ signalling = "r2"
 """
 
 
-def test_config_apply_show_diff_on_an_e1_board(sim_board, tmp_path, host_state, capsys):
-    # An e1x2 of its own: sim:// boards end with the command, so the record is what carries over.
-    cfg = tmp_path / "e1.toml"
-    cfg.write_text(E1)
-    url = "sim://e1x2?seed=4"
-    assert main(["config", "apply", url, str(cfg), "--dry-run"]) == 0
-    out = capsys.readouterr().out
-    assert "would send 2 request(s)" in out and "CONFIGURE_SPAN span 1: framing CAS, CRC-4 off" in out
-    assert not host_state.exists()  # a dry run keeps nothing
-    assert main(["config", "show", url]) == 0
-    assert "No config was applied to e1x2 E1X2-" in capsys.readouterr().out
-    assert main(["config", "apply", url, str(cfg)]) == 0
-    assert "applied 2 setting(s)" in capsys.readouterr().out
-    assert main(["config", "show", url]) == 0
-    out = capsys.readouterr().out
-    assert "The board reports (STATUS):" in out and "span 1: no alarms; CRC-4 errors 0" in out
-    assert "Config last applied from this host" in out and "not read back" in out and 'signalling = "r2"' in out
-    cfg.write_text(E1.replace("crc4 = false", "crc4 = true"))
-    assert main(["config", "diff", url, str(cfg)]) == 0
-    assert "~ span.1.crc4: false -> true" in capsys.readouterr().out
+def test_config_apply_show_diff_on_an_e1_board(tmp_path, keys, host_state, capsys):
+    # A persistent e1x2: what it stores is read back (CONFIG_GET) by the commands after apply.
+    board = SimBoard(tmp_path / "e1", [keys / "release.key.pub"], kind="e1x2")
+    try:
+        cfg = tmp_path / "e1.toml"
+        cfg.write_text(E1)
+        url = board.url
+        assert main(["config", "apply", url, str(cfg), "--dry-run"]) == 0
+        out = capsys.readouterr().out
+        assert "would send 2 request(s)" in out and "CONFIGURE_SPAN span 1: framing CAS, CRC-4 off" in out
+        assert not host_state.exists()  # a dry run keeps nothing
+        assert main(["config", "show", url]) == 0
+        out = capsys.readouterr().out
+        assert "Config the board holds (read back with CONFIG_GET)" in out and "none recorded" in out
+        assert '[span.0]\n  framing = "cas"' in out and "clock_priority = 2\n  law" in out  # the defaults
+        assert main(["config", "diff", url, str(cfg)]) == 0
+        out = capsys.readouterr().out
+        assert "against the board's config (CONFIG_GET)" in out
+        assert '~ span.0.framing: "cas" -> "ccs"' in out and "~ span.1.crc4: true -> false" in out
+        assert '+ span.1.signalling = "r2"' in out
+        assert main(["config", "apply", url, str(cfg)]) == 0
+        assert "applied 2 setting(s)" in capsys.readouterr().out
+        assert main(["config", "show", url]) == 0
+        out = capsys.readouterr().out
+        assert "The board reports (STATUS):" in out and "span 1: no alarms; CRC-4 errors 0" in out
+        assert '[span.0]\n  framing = "ccs"' in out and '[span.1]\n  framing = "cas"\n  crc4 = false' in out
+        assert 'signalling = "r2"  # kept on this host' in out and '"1-15" = "r2"' in out
+        assert "no longer holds" not in out
+        assert main(["config", "diff", url, str(cfg)]) == 0
+        assert "no differences" in capsys.readouterr().out
+        # Another host changes the board: show tells the record from the board, diff goes by the board.
+        asyncio.run(_command(url, p.ConfigureSpan(1, p.Framing.CAS, True, p.LineCoding.HDB3, 2, p.Law.ALAW)))
+        assert main(["config", "show", url]) == 0
+        out = capsys.readouterr().out
+        assert "no longer holds what was last applied" in out and "~ span.1.crc4: false -> true" in out
+        assert main(["config", "diff", url, str(cfg)]) == 0
+        out = capsys.readouterr().out
+        assert "~ span.1.crc4: true -> false" in out and "~ span.1.clock_priority: 2 -> 0" in out
+        assert "signalling =" not in out  # the record's signalling matches the file
+    finally:
+        board.close()
+
+
+async def _command(url, message):
+    from gateway.boards.board import Board
+
+    async with await Board.open(url) as board:
+        await board.command(message)
+
+
+def _old_firmware_board():
+    """A board whose firmware predates CONFIG_GET, over loopback TCP: it answers IDENTIFY and STATUS,
+    takes CONFIGURE_*, and answers CONFIG_GET (type 0x08) as such firmware does: BAD_REQUEST for its type."""
+    import socket
+    import zlib
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    ident = p.Identity(p.BoardCode.E1X2, "OLD-1", 1, p.Version(1, 0, 0), p.Version(1, 0, 0), p.Slot.A, None,
+                       p.Running.FIRMWARE, p.Capability.E1 | p.Capability.CCS, 0, 2)
+    span = p.SpanStatus(p.Alarm(0), 0, 0, 0)
+    stop = threading.Event()
+
+    def serve():
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn = server.accept()[0]
+            except OSError:
+                continue
+            conn.settimeout(0.1)
+            buf = b""
+            while not stop.is_set():
+                try:
+                    data = conn.recv(4096)
+                except socket.timeout:
+                    continue
+                if not data:
+                    break
+                buf += data
+                while len(buf) >= 12 and len(buf) >= 12 + int.from_bytes(buf[6:8], "little"):
+                    n = 12 + int.from_bytes(buf[6:8], "little")
+                    raw, buf = buf[:n], buf[n:]
+                    kind, seq = raw[3], int.from_bytes(raw[4:6], "little")
+                    if kind == 0x08:  # built by hand: this host's codec would not let an unknown type through
+                        body = b"\x01type = 0x08 at stream byte 0: unknown type"
+                        head = b"\x01\x80" + seq.to_bytes(2, "little") + len(body).to_bytes(2, "little")
+                        conn.sendall(b"LG" + head + body + zlib.crc32(head + body).to_bytes(4, "little"))
+                        continue
+                    message = decode_frame(raw).message
+                    reply = ident if isinstance(message, p.Identify) else \
+                        p.StatusReport((), (span, span), 1000) if isinstance(message, p.Status) else p.Result(p.ResultCode.OK)
+                    conn.sendall(encode_frame(reply, seq))
+            conn.close()
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return f"tcp://127.0.0.1:{server.getsockname()[1]}", stop, thread, server
+
+
+def test_config_show_and_diff_fall_back_to_the_record_for_old_firmware(tmp_path, host_state, capsys):
+    url, stop, thread, server = _old_firmware_board()
+    try:
+        cfg = tmp_path / "e1.toml"
+        cfg.write_text(E1)
+        assert main(["config", "show", url]) == 0
+        out = capsys.readouterr().out
+        assert "cannot report its config (its firmware predates CONFIG_GET)" in out
+        assert "No config was applied to e1x2 OLD-1 from this host" in out
+        assert main(["config", "apply", url, str(cfg)]) == 0
+        capsys.readouterr()
+        assert main(["config", "show", url]) == 0
+        out = capsys.readouterr().out
+        assert "Config last applied from this host" in out and "not read back" in out and 'signalling = "r2"' in out
+        cfg.write_text(E1.replace("crc4 = false", "crc4 = true"))
+        assert main(["config", "diff", url, str(cfg)]) == 0
+        out = capsys.readouterr().out
+        assert "the board cannot report its config: its firmware predates CONFIG_GET" in out
+        assert "~ span.1.crc4: false -> true" in out
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
 
 
 def test_config_refusals(sim_board, tmp_path, host_state, capsys):
