@@ -3,6 +3,7 @@ BL_* messages, trial boot, confirm and revert, refusals, and the power-cut
 sweep. The host here is tests/boards/fwclient.py (struct + zlib)."""
 
 import hashlib
+import json
 import shutil
 import struct
 import subprocess
@@ -179,8 +180,13 @@ def _try_flash(fw_bin, state, keys, cut, img):
         assert b.proc.returncode in (0, 6, -15), b.proc.returncode  # 6: the power was cut
 
 
-def test_power_cut_sweep(fw_bin, fresh_template, keys, tmp_path):
-    """For every N up to the page writes of one flash, the next start boots a valid, checked image."""
+def test_power_cut_sweep(fw_bin, fresh_template, keys, tmp_path, monkeypatch, capsys):
+    """For every N up to the page writes of one flash, the next start boots a valid, checked
+    image, and `linegate probe` says which."""
+    from gateway.boards import simulator
+    from gateway.tools.cli import main
+
+    monkeypatch.setenv("LINEGATE_FW_NATIVE", str(fw_bin))
     img = fc.image(keys["release"], PAYLOAD, version=(1, 1, 0))
     n = 0
     seen = set()
@@ -188,16 +194,19 @@ def test_power_cut_sweep(fw_bin, fresh_template, keys, tmp_path):
         state = tmp_path / f"cut{n}"
         shutil.copytree(fresh_template, state)
         completed = _try_flash(fw_bin, state, keys, n, img)
-        b = Board(fw_bin, state, keys["trust"])
+        proc, url = simulator.start("fxo4", state, keys["trust"])
         try:
-            ident = b.identify()
-            assert ident["running"] == 0, (n, b.logs)
-            assert ident["fw"] in {(1, 0, 0), (1, 1, 0)}
-            info = b.slot_info(ident["active"])
-            assert info["state"] == 4 and info["version"] == ident["fw"]
-            seen.add(ident["fw"])
+            assert main(["probe", url, "--json"]) == 0, capsys.readouterr().err
+            [found] = json.loads(capsys.readouterr().out)
         finally:
-            b.close()
+            simulator.stop(proc)
+        assert found["running"] == "firmware", (n, found)
+        assert found["firmware_version"] in {"1.0.0", "1.1.0"}
+        active = [slot for slot in found["slots"] if slot["slot"] == found["active_slot"]]
+        assert active and active[0]["state"] == "ACTIVE" and active[0]["version"] == found["firmware_version"]
+        ident = {"fw": tuple(map(int, found["firmware_version"].split("."))),
+                 "pending": 255 if found["pending_slot"] is None else found["pending_slot"]}
+        seen.add(ident["fw"])
         if completed:
             assert ident["fw"] == (1, 1, 0) and ident["pending"] == 255
             break
