@@ -126,8 +126,8 @@ FXO4 = BoardKind(
 FXS4 = BoardKind(
     name="fxs4", code=3, description="four FXS ports for telephones",
     ports=4, spans=0, channels_per_span=0,
-    capabilities=(Capability.FXS | Capability.CALLER_ID | Capability.TONE | Capability.AB_SLOTS
-                  | Capability.SIGNED_IMAGES),
+    # No CALLER_ID yet: the firmware does not generate caller ID, and a board says only what it does.
+    capabilities=(Capability.FXS | Capability.TONE | Capability.AB_SLOTS | Capability.SIGNED_IMAGES),
     hw_revision=1, flash=STANDARD_LAYOUT)
 
 KINDS: tuple[BoardKind, ...] = (E1X2, FXO4, FXS4)

@@ -45,7 +45,7 @@ static uint32_t capabilities(uint8_t kind)
     switch (kind) {
     case LG_KIND_E1X2: return common | CAP_E1 | CAP_CAS | CAP_CCS | CAP_CRC4;
     case LG_KIND_FXO4: return common | CAP_FXO;
-    default: return common | CAP_FXS | CAP_CALLER_ID;
+    default: return common | CAP_FXS; /* CAP_CALLER_ID once the line side generates caller ID */
     }
 }
 
