@@ -72,6 +72,16 @@ class Board:
     async def slot_info(self, slot: p.Slot) -> p.SlotInfo:
         return await self.ask(p.BlSlotInfo(p.Slot(slot)), p.SlotInfo)
 
+    async def trusted_keys(self) -> list[bytes] | None:
+        """The public keys the board's bootloader trusts (BL_KEYS), or None from firmware that
+        cannot tell (older than BL_KEYS: BAD_REQUEST naming ``type``; no key block: WRONG_STATE)."""
+        try:
+            return list((await self.ask(p.BlKeys(), p.TrustedKeys)).keys)
+        except BoardError as exc:
+            if exc.status in (p.ResultCode.BAD_REQUEST, p.ResultCode.WRONG_STATE):
+                return None
+            raise
+
     async def status(self) -> p.StatusReport:
         return await self.ask(p.Status(), p.StatusReport)
 

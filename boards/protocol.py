@@ -41,6 +41,7 @@ CRC_SIZE = 4
 MAX_PAYLOAD = 1280
 MAX_FRAME = HEADER_SIZE + MAX_PAYLOAD + CRC_SIZE  # 1292
 MAX_DATA = 1024  # BL_WRITE / BL_READ / BL_DATA bytes per frame
+MAX_TRUSTED_KEYS = 4  # TRUSTED_KEYS: the keys a bootloader holds
 AUDIO_SAMPLES = 160  # 20 ms of G.711 at 8 kHz
 MAX_HDLC = 260
 
@@ -95,6 +96,7 @@ class MessageType(enum.IntEnum):
     BL_SET_PENDING = 0x23
     BL_CONFIRM = 0x24
     BL_SLOT_INFO = 0x25
+    BL_KEYS = 0x26
     LOG = 0x30
     RESULT = 0x80
     IDENTITY = 0x81
@@ -103,6 +105,7 @@ class MessageType(enum.IntEnum):
     PORT_CONFIG = 0x89
     BL_DATA = 0xA2
     SLOT_INFO = 0xA5
+    TRUSTED_KEYS = 0xA6
 
 
 BoardCode = enum.IntEnum("BoardCode", {k.name.upper(): k.code for k in KINDS})
@@ -490,6 +493,8 @@ bl_write_format = Struct("slot" / Int8ul, "offset" / Int32ul, "data" / GreedyByt
 bl_read_format = Struct("slot" / Int8ul, "offset" / Int32ul, "length" / Int16ul)
 bl_set_pending_format = Struct("slot" / Int8ul)
 bl_confirm_format = Struct()
+bl_keys_format = Struct()
+trusted_keys_format = Struct("keys" / PrefixedArray(Int8ul, Bytes(32)))
 bl_slot_info_format = Struct("slot" / Int8ul)
 result_format = Struct("status" / Int8ul, "detail" / GreedyBytes)
 version_format = Array(3, Int8ul)
@@ -645,6 +650,12 @@ class BlConfirm(Message):
     pass
 
 
+@_message(MessageType.BL_KEYS, bl_keys_format)
+@dataclass(frozen=True, slots=True)
+class BlKeys(Message):
+    pass
+
+
 @_message(MessageType.BL_SLOT_INFO, bl_slot_info_format, checks={"slot": _enum(Slot)})
 @dataclass(frozen=True, slots=True)
 class BlSlotInfo(Message):
@@ -793,6 +804,31 @@ class BlData(Message):
     data: bytes
 
 
+@_message(MessageType.TRUSTED_KEYS, trusted_keys_format)
+@dataclass(frozen=True, slots=True)
+class TrustedKeys(Message):
+    keys: tuple[bytes, ...]  # the 32 raw bytes of each Ed25519 public key the bootloader trusts
+
+    # A counted array: spelled out both ways, as STATUS_REPORT is.
+    def payload(self) -> bytes:
+        if not 1 <= len(self.keys) <= MAX_TRUSTED_KEYS or any(len(k) != 32 for k in self.keys):
+            raise UsageError(f"TRUSTED_KEYS: 1..{MAX_TRUSTED_KEYS} keys of 32 bytes, not {[len(k) for k in self.keys]}")
+        return trusted_keys_format.build({"keys": list(self.keys)})
+
+    @classmethod
+    def _decode_generic(cls, payload: bytes, at: int) -> "TrustedKeys":
+        n = len(payload)
+        if n == 0:
+            raise FrameError("TRUSTED_KEYS.payload", n, at - 2, "TRUSTED_KEYS is empty; it starts with a count")
+        count = payload[0]
+        if not 1 <= count <= MAX_TRUSTED_KEYS:
+            raise FrameError("TRUSTED_KEYS.count", count, at, f"1..{MAX_TRUSTED_KEYS} keys")
+        if n != 1 + 32 * count:
+            raise FrameError("TRUSTED_KEYS.payload", n, at - 2, f"{count} keys take {1 + 32 * count} bytes, "
+                             f"this payload has {n}")
+        return cls(tuple(bytes(k) for k in trusted_keys_format.parse(payload)["keys"]))
+
+
 @_message(MessageType.SLOT_INFO, slot_info_format,
           checks={"slot": _enum(Slot), "state": _enum(SlotState), "version": _version},
           to_wire={"version": _version_wire})
@@ -905,7 +941,7 @@ REPLY_TO: dict[type[Message], type[Message] | tuple[type[Message], ...]] = {
     ConfigGet: (SpanConfig, PortConfig),
     Identify: Identity, Reset: Result, ConfigureSpan: Result, ConfigurePort: Result, PortCommand: Result,
     Tone: Result, Status: StatusReport, BlErase: Result, BlWrite: Result, BlRead: BlData, BlSetPending: Result,
-    BlConfirm: Result, BlSlotInfo: SlotInfo,
+    BlConfirm: Result, BlSlotInfo: SlotInfo, BlKeys: TrustedKeys,
 }
 
 

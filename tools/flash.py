@@ -3,8 +3,9 @@
     linegate flash URL IMAGE [--allow-downgrade] [--no-confirm] [--trust KEY.pub]
 
 Before anything is written the image is checked against the board (IMAGE.md's
-checks 1-3 and 6; 4-5, the signature, when --trust names the keys the board
-trusts): board kind, hardware revision, downgrade, size. Then, as mcuboot does
+checks 1-6): board kind, hardware revision, downgrade, size, and the signature
+against the keys the board trusts (the board tells them, BL_KEYS; --trust names
+them instead, e.g. for a board whose firmware predates BL_KEYS). Then, as mcuboot does
 it: erase the inactive slot, write the image (a progress bar with bytes and
 speed on stderr), read the whole slot back and compare its SHA-256, ask the
 board's bootloader whether it accepts the image (SLOT_INFO), mark it pending,
@@ -14,7 +15,7 @@ old image at its next restart unless something confirms it).
 
 Exit 0 only when the new image is written, verified and running (and confirmed
 unless --no-confirm). Refused with the board untouched: 2 a malformed image,
-4 a bad signature or untrusted key (--trust), 5 an image that does not fit the
+4 a bad signature or a key the board does not trust, 5 an image that does not fit the
 board; 1 when the board or the link fails, or the board does not boot the image.
 """
 
@@ -101,11 +102,13 @@ async def flash(url: str, data: bytes, image, *, trusted: list[bytes], allow_dow
         ident = await board.identify()
         kind = kind_by_code(ident.kind)
         # Every check against the board before the first byte is written: a refusal leaves it untouched.
-        if trusted:
-            verify_image(data, trusted, board=kind, hw_revision=ident.hw_revision, running=ident.firmware_version,
+        # Without --trust, the keys are the board's own (BL_KEYS: public keys, it may tell them).
+        keys = trusted or await board.trusted_keys()
+        if keys:
+            verify_image(data, keys, board=kind, hw_revision=ident.hw_revision, running=ident.firmware_version,
                          allow_downgrade=allow_downgrade, source=source)
         else:
-            # The board's bootloader checks the signature against its own keys once the image is written.
+            # A board that cannot tell its keys: its bootloader checks the signature once the image is written.
             check_fit(header, board=kind, hw_revision=ident.hw_revision, running=ident.firmware_version,
                       allow_downgrade=allow_downgrade, source=source)
         if ident.pending_slot is not None and ident.pending_slot == ident.active_slot:

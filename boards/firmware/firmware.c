@@ -242,6 +242,21 @@ static void bl_slot_info(struct lg_fw *fw, uint16_t seq, unsigned slot)
     send(fw, LG_MSG_SLOT_INFO, seq, lg_msg_slot_info(fw->payload, &si));
 }
 
+/* The public keys the bootloader trusts (public: a host checks an image's
+ * signature against them before it writes anything). */
+static void bl_keys(struct lg_fw *fw, uint16_t seq)
+{
+    const struct lg_trust *t = &fw->boot.trust;
+    if (!fw->boot.trust_ok) {
+        result(fw, seq, LG_ST_WRONG_STATE, "the board holds no trusted keys (its key block is absent or damaged)");
+        return;
+    }
+    fw->payload[0] = (uint8_t)t->count;
+    for (unsigned i = 0; i < t->count; i++)
+        memcpy(fw->payload + 1 + 32 * i, t->key[i], 32);
+    send(fw, LG_MSG_TRUSTED_KEYS, seq, 1 + 32 * (size_t)t->count);
+}
+
 static void request(struct lg_fw *fw, const struct lg_rx_event *ev)
 {
     const uint8_t *p = ev->payload;
@@ -274,6 +289,7 @@ static void request(struct lg_fw *fw, const struct lg_rx_event *ev)
     case LG_MSG_BL_SET_PENDING: bl_set_pending(fw, ev->seq, p[0]); break;
     case LG_MSG_BL_CONFIRM: bl_confirm(fw, ev->seq); break;
     case LG_MSG_BL_SLOT_INFO: bl_slot_info(fw, ev->seq, p[0]); break;
+    case LG_MSG_BL_KEYS: bl_keys(fw, ev->seq); break;
     default: break;
     }
 }

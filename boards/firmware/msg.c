@@ -22,6 +22,7 @@ int lg_msg_check(uint8_t type, const uint8_t *p, size_t n, struct lg_msg_error *
     case LG_MSG_IDENTIFY: EXACT("IDENTIFY", 0); return 0;
     case LG_MSG_STATUS: EXACT("STATUS", 0); return 0;
     case LG_MSG_BL_CONFIRM: EXACT("BL_CONFIRM", 0); return 0;
+    case LG_MSG_BL_KEYS: EXACT("BL_KEYS", 0); return 0;
     case LG_MSG_RESET: EXACT("RESET", 1); MAX("RESET", "mode", 0, 1); return 0;
     case LG_MSG_CONFIGURE_SPAN:
         EXACT("CONFIGURE_SPAN", 6);

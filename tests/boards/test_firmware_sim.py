@@ -64,6 +64,15 @@ def test_fresh_board_identifies(board):
     assert b["state"] == 0 and b["length"] == 0
 
 
+def test_the_board_tells_the_keys_it_trusts(board, keys):
+    t, payload = board.request(0x26)  # BL_KEYS
+    assert t == 0xA6 and payload[0] == 2 and len(payload) == 1 + 64
+    told = {payload[1 + 32 * i:33 + 32 * i] for i in range(2)}
+    assert told == {bytes.fromhex(f.read_text()) for f in keys["trust"]}
+    t, payload = board.request(0x26, b"\x00")  # BL_KEYS takes no payload
+    assert t == fc.RESULT and payload[0] == fc.BAD_REQUEST and b"BL_KEYS" in payload
+
+
 def test_flash_trial_confirm(board, keys):
     img = fc.image(keys["release"], PAYLOAD, version=(1, 1, 0))
     board.write_image(1, img)

@@ -121,6 +121,9 @@ def refusals(keys, d):
         (["big.img"], EXIT_INCOMPATIBLE, "slot takes"),
         (["badsig.img", *trust], EXIT_UNTRUSTED, "does not verify"),
         ([str(make_image(keys, d / "other.img", key="other.key")), *trust], EXIT_UNTRUSTED, "not trusted"),
+        # Without --trust, against the keys the board tells (BL_KEYS).
+        (["badsig.img"], EXIT_UNTRUSTED, "does not verify"),
+        ([str(make_image(keys, d / "other2.img", key="other.key"))], EXIT_UNTRUSTED, "not trusted"),
         (["missing.img"], EXIT_BAD_INPUT, "no such image file"),
     ]
 
@@ -135,8 +138,15 @@ def test_every_refusal_has_its_exit_code_and_leaves_the_board_untouched(sim_boar
     assert sim_board.slots() == before
 
 
-def test_the_boards_own_bootloader_refuses_an_untrusted_image(sim_board, keys, tmp_path, capsys):
-    # Without --trust this host cannot tell; the board checks the signature before it boots anything.
+def test_the_boards_own_bootloader_refuses_an_untrusted_image(sim_board, keys, tmp_path, capsys, monkeypatch):
+    # A board that cannot tell its keys (firmware older than BL_KEYS): this host cannot tell either,
+    # so the board's bootloader checks the signature before it boots anything.
+    from gateway.boards.board import Board
+
+    async def no_keys(self):
+        return None
+
+    monkeypatch.setattr(Board, "trusted_keys", no_keys)
     image = make_image(keys, tmp_path / "other.img", key="other.key")
     assert main(["flash", sim_board.url, str(image)]) == EXIT_UNTRUSTED
     assert "does not accept the image in slot B (state INVALID)" in capsys.readouterr().err
