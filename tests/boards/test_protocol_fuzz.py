@@ -33,6 +33,9 @@ def sized_payload(cls):
             lambda t: st.binary(min_size=3 * t[0], max_size=3 * t[0]).flatmap(
                 lambda ports: st.binary(min_size=13 * t[1], max_size=13 * t[1]).map(
                     lambda spans: bytes([t[0]]) + ports + bytes([t[1]]) + spans + t[2])))
+    if cls is p.TrustedKeys:  # a count (any byte: 0 and 5+ are refused at the count), then that many keys
+        return st.integers(0, 255).flatmap(
+            lambda n: st.binary(min_size=32 * min(n, 5), max_size=32 * min(n, 5)).map(lambda keys: bytes([n]) + keys))
     least, most = (0, 0) if spec.tail is None else (spec.tail[0], min(spec.tail[1], 40))
     return st.binary(min_size=spec.fixed + least, max_size=spec.fixed + most)
 
