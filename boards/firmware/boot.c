@@ -150,15 +150,28 @@ void lg_boot_run(struct lg_boot *b, int stay_in_bootloader)
 
     unsigned first, other;
     if (!b->have_rec) {
-        /* No record: the valid slot with the higher version, A on a tie. */
+        /* No record (a new board's first boot, or both copies damaged): the
+         * valid slot with the higher version, A on a tie, recorded as the
+         * active one at once, so that an image written later but never set
+         * pending and confirmed cannot become active by a restart. */
         int va = bootable(b, LG_SLOT_A, &info[0]), vb = bootable(b, LG_SLOT_B, &info[1]);
+        unsigned chosen;
         if (vb && (!va || memcmp(info[1].version, info[0].version, 3) > 0)) {
-            start(b, LG_SLOT_B, &info[1], "no boot record: chose the valid slot with the higher version");
+            chosen = LG_SLOT_B;
         } else if (va) {
-            start(b, LG_SLOT_A, &info[0], "no boot record: chose the valid slot with the higher version");
+            chosen = LG_SLOT_A;
         } else {
             say(b, 3, "boot: no valid image in either slot: staying in the bootloader");
+            return;
         }
+        struct lg_bootrec n = {0, (uint8_t)chosen, LG_SLOT_NONE, 0};
+        if (lg_bootrec_store(&n) == LG_OK) {
+            b->rec = n;
+            b->have_rec = 1;
+        } else {
+            say(b, 3, "boot: could not write the boot record");
+        }
+        start(b, chosen, &info[chosen], "no boot record: chose the valid slot with the higher version");
         return;
     }
 

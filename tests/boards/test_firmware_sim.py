@@ -103,6 +103,16 @@ def test_unconfirmed_trial_reverts(board, keys):
     assert any("not confirmed" in line for line in board.logs)
 
 
+def test_an_image_written_but_not_set_pending_never_boots(board, keys):
+    # A newer, valid image in the other slot is not a reason to run it: only a pending mark
+    # and a confirm make it active (a power cut between the last page and BL_SET_PENDING).
+    board.write_image(1, fc.image(keys["release"], PAYLOAD, version=(1, 1, 0)))
+    board.reset()
+    ident = board.identify()
+    assert (ident["active"], ident["fw"], ident["pending"]) == (0, (1, 0, 0), 255)
+    assert board.slot_info(1)["state"] == 2  # VALID, not ACTIVE
+
+
 def test_running_slot_is_protected(board, keys):
     assert board.result(fc.BL_ERASE, b"\x00")[0] == fc.WRONG_STATE
     assert board.result(fc.BL_WRITE, b"\x00" + bytes(4) + b"x")[0] == fc.WRONG_STATE
@@ -221,9 +231,9 @@ def test_power_cut_sweep(fw_bin, fresh_template, keys, tmp_path, monkeypatch, ca
             break
         n += 1
         assert n < 100, "the flash never completed"
-    # 3 image pages, then the record: set pending and trial begin each write a
-    # blank copy (1 write), confirm erases and writes the older copy (2).
-    assert n == 7 and seen == {(1, 0, 0), (1, 1, 0)}
+    # 3 image pages, then three records (set pending, trial begin, confirm), each over the older of
+    # the two copies: the copy the first boot left blank takes a write, a used one an erase and a write.
+    assert n == 8 and seen == {(1, 0, 0), (1, 1, 0)}
 
 
 def test_linegate_sim_command(tmp_path):
