@@ -1,0 +1,302 @@
+"""The media engine: every 20 ms tick, the audio of all channels goes into
+the native detectors in one call per detector bank (one bank per G.711 law),
+and out come the blocks to send: prompts, DTMF, tones, caller ID.
+
+Channels are numbered 0..N-1 here; the channel driver keeps the mapping to
+ports. The engine also gives, for the channels a signalling stack listens
+on, a voice reading per block: sound that is neither silence nor a tone
+(answer supervision without a polarity reversal).
+"""
+
+from __future__ import annotations
+
+import wave
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gateway.dsp import g711
+from gateway.dsp.detector_bank import DETECTORS, DetectorBank, DetectorEvent
+from gateway.dsp.dtmf import DtmfGenerator
+from gateway.dsp.resample import Resampler
+from gateway.dsp.tone_plan import load_plan
+from gateway.dsp.wav import open_wav
+from gateway.errors import UsageError
+
+BLOCK = 160                      # samples per 20 ms tick at 8 kHz
+LAWS = ("alaw", "ulaw")
+# The detectors every channel has; which run is switched per channel.
+ENGINE_DETECTORS = tuple(d for d in ("dtmf", "cpt", "amd", "callerid") if d in DETECTORS)
+SILENCE_CODE = {"alaw": 0xD5, "ulaw": 0xFF}
+# Voice reading: louder than this and not tone-like. -45 dBm0 sits well above
+# line noise (-65 dBm0 in the simulator, about -60 on real loops) and below
+# quiet speech (-30 dBm0 and up).
+VOICE_MIN_DBM0 = -45.0
+# Share of a block's energy in its six strongest 50 Hz bins above which it is
+# a tone: a single or dual tone (Hann window) puts over 95 % there, voiced
+# speech (harmonics across the band) about half the loud blocks below 90 %.
+# Blocks straddling a tone burst's edge can pass; the loop-start stack asks
+# for 3 voice blocks of 5.
+TONE_BINS, TONE_SHARE = 6, 0.9
+FULL_SCALE_DBM0 = 3.14           # a full-scale G.711 sine is +3.14 dBm0 (ITU-T G.711)
+
+DTMF_ON_MS, DTMF_OFF_MS, DTMF_LEVEL_DBM0 = 80, 80, -7.0
+
+
+class Source:
+    """Something to play: ``read(n)`` gives up to n int16 samples, fewer at its end."""
+
+    def read(self, n: int) -> np.ndarray:
+        raise NotImplementedError
+
+
+class ToneSource(Source):
+    def __init__(self, country: str, tone: str, level_dbm0: float = -13.0):
+        self.player = load_plan(country)[tone].player(level_dbm0)
+
+    def read(self, n):
+        return self.player.generate(n)
+
+
+class DigitsSource(Source):
+    def __init__(self, digits: str, on_ms: int = DTMF_ON_MS, off_ms: int = DTMF_OFF_MS,
+                 level_dbm0: float = DTMF_LEVEL_DBM0):
+        self.gen = DtmfGenerator(digits, on_ms=on_ms, off_ms=off_ms, level_dbm0=level_dbm0)
+
+    def read(self, n):
+        return self.gen.generate(n)
+
+
+class SamplesSource(Source):
+    def __init__(self, samples: np.ndarray):
+        self.samples = np.asarray(samples, dtype=np.int16)
+        self.pos = 0
+
+    def read(self, n):
+        out = self.samples[self.pos:self.pos + n]
+        self.pos += len(out)
+        return out
+
+
+def load_prompt(path) -> np.ndarray:
+    """A WAV file as 8 kHz int16 (any rate and format ``gateway.dsp.wav`` reads)."""
+    reader = open_wav(path, channel=0)
+    resampler = Resampler(reader.rate)
+    parts = [resampler.feed(block) for block in reader.blocks(8000)]
+    parts.append(resampler.flush())
+    return np.concatenate(parts).astype(np.int16) if parts else np.zeros(0, np.int16)
+
+
+class Recorder:
+    """The audio a channel receives, written as 16-bit PCM WAV as it comes."""
+
+    def __init__(self, path, max_seconds: float | None):
+        self.path = Path(path)
+        try:
+            raw = open(self.path, "wb")
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot record there: {exc.strerror or exc}") from None
+        self._raw = raw
+        self.file = wave.open(raw, "wb")
+        self.file.setnchannels(1)
+        self.file.setsampwidth(2)
+        self.file.setframerate(8000)
+        self.left = None if max_seconds is None else int(max_seconds * 8000)
+        self.samples = 0
+
+    def write(self, samples: np.ndarray) -> bool:
+        """Write a block; False once the maximum length is reached (the file is then closed)."""
+        if self.left is not None:
+            samples = samples[:self.left]
+            self.left -= len(samples)
+        self.file.writeframes(samples.astype("<i2").tobytes())
+        self.samples += len(samples)
+        if self.left is not None and self.left <= 0:
+            self.close()
+            return False
+        return True
+
+    def close(self):
+        if self.file is not None:
+            self.file.close()          # patches the header's lengths
+            self._raw.close()
+            self.file = None
+
+
+@dataclass
+class _Channel:
+    law: str
+    bank: DetectorBank
+    row: int                       # the channel's row in its bank
+    country: str
+    queue: deque                   # (source, tag), played in order
+    listen: bool = False
+    recorder: Recorder | None = None
+    record_tag: object = None
+
+
+@dataclass
+class TickResult:
+    events: list                   # (channel, DetectorEvent)
+    voice: dict                    # channel -> bool, for listened channels
+    tx: dict                       # channel -> 160 bytes of G.711 to send
+    done: list                     # (channel, tag): a source finished playing, or a recording ended
+
+
+class MediaEngine:
+    """``laws`` gives each channel's G.711 law; ``country`` the default tone plan."""
+
+    def __init__(self, laws, country: str = "us", detect=ENGINE_DETECTORS):
+        laws = list(laws)
+        bad = [law for law in laws if law not in LAWS]
+        if bad:
+            raise UsageError(f"laws: {bad[0]!r} is not one of {', '.join(LAWS)}")
+        self.country = country
+        self.detect = tuple(detect)
+        self._banks = {}
+        self._rows = {}                      # law -> engine channels in bank order
+        for law in LAWS:
+            members = [i for i, lw in enumerate(laws) if lw == law]
+            if members:
+                self._banks[law] = DetectorBank(len(members), detect=self.detect, encoding=law, country=country)
+                self._rows[law] = np.array(members)
+        self._input = {law: np.full((len(rows), BLOCK), SILENCE_CODE[law], np.uint8)
+                       for law, rows in self._rows.items()}
+        self._decode = {law: g711.decode(np.arange(256, dtype=np.uint8), law).astype(np.float32) for law in LAWS}
+        self.channels = []
+        row_of = {}
+        for law, rows in self._rows.items():
+            for r, ch in enumerate(rows):
+                row_of[int(ch)] = r
+        for i, law in enumerate(laws):
+            bank = self._banks[law]
+            bank.set_active(row_of[i], ())
+            self.channels.append(_Channel(law, bank, row_of[i], country, deque()))
+        self._window = np.hanning(BLOCK).astype(np.float32)
+        self._full_scale = (32768.0 ** 2) / 2.0
+
+    def __len__(self):
+        return len(self.channels)
+
+    # ---- per channel ----
+    def set_detectors(self, channel: int, names, reset: bool = False) -> None:
+        ch = self.channels[channel]
+        if reset:
+            ch.bank.reset(ch.row)
+        ch.bank.set_active(ch.row, tuple(n for n in names if n in self.detect))
+
+    def active(self, channel: int) -> tuple:
+        ch = self.channels[channel]
+        return ch.bank.active(ch.row)
+
+    def set_country(self, channel: int, country: str) -> None:
+        ch = self.channels[channel]
+        ch.bank.set_country(ch.row, country)
+        ch.country = country
+
+    def set_listen(self, channel: int, on: bool) -> None:
+        self.channels[channel].listen = bool(on)
+
+    def play(self, channel: int, source: Source, tag=None) -> None:
+        self.channels[channel].queue.append((source, tag))
+
+    def play_tone(self, channel: int, tone: str | None, tag=None) -> None:
+        """Replace what plays with the country's ``tone`` (None: stop)."""
+        ch = self.channels[channel]
+        ch.queue.clear()
+        if tone is not None:
+            ch.queue.append((ToneSource(ch.country, tone), tag))
+
+    def stop(self, channel: int) -> list:
+        """Stop playing and recording; the tags of what was cut short."""
+        ch = self.channels[channel]
+        tags = [tag for _, tag in ch.queue if tag is not None]
+        ch.queue.clear()
+        if ch.recorder is not None:
+            ch.recorder.close()
+            tags.append(ch.record_tag)
+            ch.recorder = None
+        return tags
+
+    def playing(self, channel: int) -> bool:
+        return bool(self.channels[channel].queue)
+
+    def record(self, channel: int, path, max_seconds: float | None = None, tag=None) -> None:
+        ch = self.channels[channel]
+        if ch.recorder is not None:
+            raise UsageError("the channel records already")
+        ch.recorder = Recorder(path, max_seconds)
+        ch.record_tag = tag
+
+    # ---- the tick ----
+    def tick(self, rx: dict) -> TickResult:
+        """``rx``: channel -> 160 bytes received this tick (missing: silence)."""
+        events = []
+        for law, bank in self._banks.items():
+            block = self._input[law]
+            block[:] = SILENCE_CODE[law]
+            rows = self._rows[law]
+            for r, ch in enumerate(rows):
+                data = rx.get(int(ch))
+                if data is not None:
+                    block[r] = np.frombuffer(data, np.uint8)
+            for ev in bank.feed(block):
+                events.append((int(rows[ev.channel]), ev))
+        voice = self._voice_readings()
+        done = []
+        self._record(rx, done)
+        tx = {}
+        for i, ch in enumerate(self.channels):
+            if ch.queue:
+                block = self._next_block(i, ch, done)
+                if block is not None:
+                    tx[i] = block
+        return TickResult(events, voice, tx, done)
+
+    def _next_block(self, i, ch, done) -> bytes | None:
+        out = np.zeros(BLOCK, np.int16)
+        filled = 0
+        while filled < BLOCK and ch.queue:
+            source, tag = ch.queue[0]
+            part = source.read(BLOCK - filled)
+            out[filled:filled + len(part)] = part
+            filled += len(part)
+            if filled < BLOCK:
+                ch.queue.popleft()
+                if tag is not None:
+                    done.append((i, tag))
+        if filled == 0:
+            return None                  # everything ended exactly at the last block
+        return g711.encode(out, ch.law).tobytes()
+
+    def _record(self, rx, done):
+        for i, ch in enumerate(self.channels):
+            if ch.recorder is None:
+                continue
+            data = rx.get(i)
+            codes = np.frombuffer(data, np.uint8) if data is not None else np.full(BLOCK, SILENCE_CODE[ch.law], np.uint8)
+            if not ch.recorder.write(self._decode[ch.law][codes].astype(np.int16)):
+                ch.recorder = None
+                done.append((i, ch.record_tag))
+
+    def _voice_readings(self) -> dict:
+        listened = [i for i, ch in enumerate(self.channels) if ch.listen]
+        if not listened:
+            return {}
+        x = np.empty((len(listened), BLOCK), np.float32)
+        for k, i in enumerate(listened):
+            ch = self.channels[i]
+            x[k] = self._decode[ch.law][self._input[ch.law][ch.row]]
+        return dict(zip(listened, voice_like(x, self._window, self._full_scale)))
+
+
+def voice_like(x: np.ndarray, window: np.ndarray, full_scale: float) -> list:
+    """Per row of 20 ms blocks: loud enough and not a tone (VOICE_MIN_DBM0, TONE_SHARE)."""
+    power = np.mean(x * x, axis=1)
+    dbm0 = 10 * np.log10(np.maximum(power, 1e-9) / full_scale) + FULL_SCALE_DBM0
+    spectrum = np.abs(np.fft.rfft(x * window, axis=1)) ** 2        # 50 Hz bins
+    top = -np.partition(-spectrum, TONE_BINS, axis=1)[:, :TONE_BINS].sum(axis=1)
+    share = top / (spectrum.sum(axis=1) + 1e-9)
+    return list((dbm0 > VOICE_MIN_DBM0) & (share < TONE_SHARE))

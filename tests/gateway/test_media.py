@@ -1,0 +1,126 @@
+"""The media engine: what it plays is what its own detectors hear, the voice
+reading tells speech from tones, recordings and prompts."""
+
+import wave
+
+import numpy as np
+import pytest
+
+from gateway.dsp import g711
+from gateway.dsp.tone_plan import load_plan
+from gateway.dsp.wav import open_wav, write_wav
+from gateway.errors import UsageError
+from gateway.media import BLOCK, DigitsSource, MediaEngine, SamplesSource, load_prompt
+
+FIXTURES = __import__("pathlib").Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def loop(engine, src, dst, ticks):
+    """Feed what channel src sends into channel dst for ``ticks`` ticks."""
+    events, done, last = [], [], None
+    for _ in range(ticks):
+        result = engine.tick({dst: last} if last else {})
+        last = result.tx.get(src)
+        events += [(c, e) for c, e in result.events]
+        done += result.done
+    return events, done
+
+
+@pytest.mark.parametrize("law", ["alaw", "ulaw"])
+def test_played_digits_are_heard_by_the_engines_detectors(law):
+    engine = MediaEngine([law, law], country="de")
+    engine.set_detectors(1, ("dtmf",))
+    engine.play(0, DigitsSource("0123456789*#ABCD"), tag="digits")
+    events, done = loop(engine, 0, 1, 200)
+    keys = "".join(e.value for c, e in events if c == 1 and e.kind == "dtmf" and e.end is None)
+    assert keys == "0123456789*#ABCD"
+    assert done == [(0, "digits")]
+    assert not engine.playing(0)
+
+
+def test_inactive_channels_report_nothing():
+    engine = MediaEngine(["alaw", "alaw"])
+    engine.play(0, DigitsSource("55"))
+    events, _ = loop(engine, 0, 1, 60)
+    assert events == []
+
+
+@pytest.mark.parametrize("country,tone", [("us", "busy"), ("de", "busy"), ("gb", "ringback"), ("fr", "congestion")])
+def test_country_tones_are_classified(country, tone):
+    engine = MediaEngine(["ulaw", "ulaw"], country=country)
+    engine.set_detectors(1, ("cpt",))
+    engine.play_tone(0, tone)
+    events, _ = loop(engine, 0, 1, 400)
+    assert [e.value for c, e in events if e.kind == "cpt" and e.end is None][:1] == [tone]
+
+
+def blocks_of(samples, law):
+    n = len(samples) // BLOCK
+    return [g711.encode(samples[i * BLOCK:(i + 1) * BLOCK], law).tobytes() for i in range(n)]
+
+
+def voice_count(engine, blocks):
+    engine.set_listen(0, True)
+    return sum(engine.tick({0: b}).voice[0] for b in blocks)
+
+
+def test_voice_reading_tells_speech_from_tones():
+    engine = MediaEngine(["alaw"])
+    speech = np.concatenate(list(open_wav(FIXTURES / "amd" / "dev-amd-0002.wav").blocks(8000)))
+    talk = blocks_of(speech[int(0.47 * 8000):int(1.1 * 8000)], "alaw")
+    assert voice_count(engine, talk) >= len(talk) // 2
+    for country, tone in [("us", "ringback"), ("us", "busy"), ("de", "ringback"), ("gb", "ringback")]:
+        tone_audio = load_plan(country)[tone].player(-13).generate(BLOCK * 300)
+        assert voice_count(engine, blocks_of(tone_audio, "alaw")) <= 3, (country, tone)
+    quiet = (np.random.default_rng(1).normal(0, 20, BLOCK * 50)).astype(np.int16)   # line noise, ~-60 dBm0
+    assert voice_count(engine, blocks_of(quiet, "alaw")) == 0
+
+
+def test_only_listened_channels_get_readings():
+    engine = MediaEngine(["alaw", "alaw"])
+    engine.set_listen(1, True)
+    assert set(engine.tick({}).voice) == {1}
+    engine.set_listen(1, False)
+    assert engine.tick({}).voice == {}
+
+
+def test_recording_writes_what_the_channel_receives(tmp_path):
+    engine = MediaEngine(["ulaw"])
+    samples = (np.sin(np.arange(BLOCK * 10) * 2 * np.pi * 1000 / 8000) * 8000).astype(np.int16)
+    path = tmp_path / "rec.wav"
+    engine.record(0, path, max_seconds=0.1, tag="rec")
+    done = []
+    for b in blocks_of(samples, "ulaw"):
+        done += engine.tick({0: b}).done
+    assert done == [(0, "rec")]
+    with wave.open(str(path)) as w:
+        assert w.getframerate() == 8000 and w.getnframes() == 800
+        got = np.frombuffer(w.readframes(800), "<i2")
+    assert np.max(np.abs(got - samples[:800])) < 300          # G.711 rounding only
+    with pytest.raises(UsageError):
+        engine.record(0, tmp_path / "no" / "such" / "dir.wav")
+
+
+def test_prompts_at_other_rates_play_at_8k(tmp_path):
+    rate = 44100
+    t = np.arange(rate) / rate
+    write_wav(tmp_path / "p.wav", (np.sin(2 * np.pi * 440 * t) * 10000).astype(np.int16), rate=rate)
+    samples = load_prompt(tmp_path / "p.wav")
+    assert abs(len(samples) - 8000) <= 2
+    engine = MediaEngine(["alaw"])
+    engine.play(0, SamplesSource(samples), tag="p")
+    sent = [engine.tick({}).tx.get(0) for _ in range(52)]
+    assert sum(s is not None for s in sent) == -(-len(samples) // BLOCK)
+
+
+def test_stop_returns_what_was_cut_short():
+    engine = MediaEngine(["alaw"])
+    engine.play(0, DigitsSource("123"), tag="a")
+    engine.play(0, DigitsSource("4"), tag="b")
+    engine.tick({})
+    assert engine.stop(0) == ["a", "b"] and not engine.playing(0)
+
+
+def test_bad_law_is_refused():
+    with pytest.raises(UsageError, match="law"):
+        MediaEngine(["slinear"])
