@@ -1,0 +1,512 @@
+"""The running gateway: boards, their ports as channels with their
+signalling stacks, the media engine's 20 ms tick, and the call model.
+
+Everything happens in one asyncio task per gateway (the tick) plus one
+reader per board: line events wait in a queue for the tick, so the stacks
+and the call model only ever run in the tick, one thing at a time, on the
+one clock. Host operations (from the CTI service) run between ticks and
+take effect at once; what they start is carried on by the tick.
+
+Time: stacks get monotonic seconds (``clock.now()``); the call model and
+its events get wall-clock seconds (``clock.wall()`` shifted the same way),
+so event times and call records read as dates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+
+from gateway.board_driver import BoardDriver
+from gateway.boards import protocol as p
+from gateway.call import CallModel, CallState, ChannelState
+from gateway.errors import LinegateError, UsageError
+from gateway.line_signal import (Battery, Detect, Flash, Hook, Listen, PlayTone, Ring, SendCallerId, SendDigits,
+                                 Signal, StopMedia)
+from gateway.loopstart import FxoConfig, FxoLine, FxsConfig, FxsLine
+from gateway.media import DigitsSource, MediaEngine, SamplesSource, load_prompt
+
+log = logging.getLogger("linegate.gateway")
+
+TICK = 0.020
+PULSE_BREAK_MS, PULSE_MAKE, PULSE_INTERDIGIT = 60, 0.040, 0.700     # 10 pps, 60/40 (ITU-T Q.23 era practice)
+
+
+class OperationError(LinegateError):
+    """A host operation that cannot be done; ``code`` is the CTI error code."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class LineChannel:
+    id: str
+    group: str
+    kind: str                     # "fxo" or "fxs"
+    driver: BoardDriver
+    port: int
+    law: str
+    country: str
+    stack: object
+    index: int = -1               # the engine's channel number
+    pulses: asyncio.Task | None = None
+    collect: dict | None = None   # a call.collect in progress
+    extension: str = ""
+    hold_tone: str = "ringback"
+
+
+@dataclass
+class BoardSpec:
+    url: str
+    name: str
+    group: str | None = None
+    law: str = "alaw"
+    country: str = "us"
+    extensions: tuple = ()        # FXS: the phones' numbers, port by port
+    fxo: FxoConfig = field(default_factory=FxoConfig)
+    fxs: dict = field(default_factory=dict)
+
+
+class Gateway:
+    def __init__(self, clock, country: str = "us", call_prefix: str = "c"):
+        self.clock = clock
+        self.country = country
+        self.model = CallModel(call_prefix=call_prefix)
+        self.drivers: list[BoardDriver] = []
+        self.channels: dict[str, LineChannel] = {}
+        self.by_port: dict[tuple, LineChannel] = {}
+        self.engine: MediaEngine | None = None
+        self.listeners = []               # callables taking the model's events (CTI, store, log)
+        self._line_events: deque = deque()
+        self._board_offset: dict[str, float] = {}
+        self._wall_offset = clock.wall() - clock.now()
+        self._tags = itertools.count(1)
+        self._collect_waiters = {}
+        self.ticks = 0
+        self.overruns = 0
+        self._stopping = False
+
+    # ---- set-up ----
+    async def add_board(self, spec: BoardSpec) -> BoardDriver:
+        driver = BoardDriver(spec.url, spec.name, self._on_board_event)
+        await driver.open()
+        kind = driver.kind.name
+        if kind not in ("fxo4", "fxs4"):
+            await driver.close()
+            raise UsageError(f"{spec.url}: a {kind} board has no analog ports (E1 signalling comes with its own stack)")
+        port_kind = kind[:3]
+        group = spec.group or port_kind
+        for port in range(driver.identity.ports):
+            await driver.request(p.ConfigurePort(port, p.Law.ALAW if spec.law == "alaw" else p.Law.ULAW,
+                                                 spec.country, 0, 0))
+            if port_kind == "fxo":
+                stack = FxoLine(spec.fxo)
+            else:
+                ext = spec.extensions[port] if port < len(spec.extensions) else f"{spec.name}{port}"
+                stack = FxsLine(FxsConfig(extension=ext, **spec.fxs))
+            channel = LineChannel(f"{spec.name}/{port}", group, port_kind, driver, port, spec.law, spec.country, stack)
+            channel.extension = getattr(stack.config, "extension", "")
+            self.channels[channel.id] = channel
+            self.by_port[(spec.name, port)] = channel
+            self.model.add_channel(channel.id, group, port_kind, self.wall())
+        self.drivers.append(driver)
+        return driver
+
+    def start_engine(self) -> None:
+        channels = list(self.channels.values())
+        self.engine = MediaEngine([c.law for c in channels], country=self.country)
+        for i, channel in enumerate(channels):
+            channel.index = i
+            if channel.country != self.country:
+                self.engine.set_country(i, channel.country)
+        self._by_index = channels
+
+    async def close(self) -> None:
+        self._stopping = True
+        for driver in self.drivers:
+            await driver.close()
+
+    # ---- time ----
+    def now(self) -> float:
+        return self.clock.now()
+
+    def wall(self, now: float | None = None) -> float:
+        return (self.clock.now() if now is None else now) + self._wall_offset
+
+    # ---- board events (reader tasks) ----
+    def _on_board_event(self, driver: BoardDriver, message) -> None:
+        now = self.clock.now()
+        if isinstance(message, p.PortEvent):
+            # The board's own clock places the event more finely than our tick: keep the
+            # smallest seen offset between the clocks (the least delayed event).
+            seen = now - message.time_ms / 1000.0
+            offset = min(self._board_offset.get(driver.name, seen), seen)
+            self._board_offset[driver.name] = offset
+            self._line_events.append((driver.name, message, min(now, offset + message.time_ms / 1000.0)))
+        elif isinstance(message, p.Log):
+            log.log(10 + 10 * int(message.level), "board=%s says: %s", driver.name, message.text)
+        elif isinstance(message, p.Alarms):
+            self._line_events.append((driver.name, message, now))
+
+    # ---- the tick ----
+    async def run(self, pacer) -> None:
+        """Tick until ``stop``. ``pacer`` moves time one tick at a time (real or virtual)."""
+        while not self._stopping:
+            await pacer.next_tick(self)
+            await self.tick()
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    async def tick(self) -> None:
+        now = self.clock.now()
+        self.ticks += 1
+        while self._line_events:
+            name, message, at = self._line_events.popleft()
+            if isinstance(message, p.PortEvent):
+                channel = self.by_port.get((name, message.port))
+                if channel is not None:
+                    self._apply(channel, channel.stack.port_event(message.event, message.value, at), at)
+        rx = {}
+        for channel in self._by_index:
+            block = channel.driver.take_audio(channel.port, 0)
+            if block is not None:
+                rx[channel.index] = block
+        result = self.engine.tick(rx)
+        for index, ev in result.events:
+            channel = self._by_index[index]
+            self._detected(channel, ev, now)
+        for index, voice in result.voice.items():
+            channel = self._by_index[index]
+            self._apply(channel, channel.stack.heard(voice, now), now)
+        for index, tag in result.done:
+            self._media_done(self._by_index[index], tag, now)
+        for channel in self._by_index:
+            deadline = channel.stack.deadline
+            if deadline is not None and deadline <= now:
+                self._apply(channel, channel.stack.tick(now), now)
+            if channel.collect is not None:
+                self._collect_timer(channel, now)
+        for index, block in result.tx.items():
+            channel = self._by_index[index]
+            channel.driver.queue_audio(channel.port, 0, channel.law, block)
+        for driver in self.drivers:
+            await driver.flush_audio()
+        self._publish()
+
+    def _publish(self) -> None:
+        events = self.model.drain()
+        if events:
+            for listener in self.listeners:
+                listener(events)
+
+    # ---- detector events ----
+    def _detected(self, channel: LineChannel, ev, now: float) -> None:
+        if ev.kind == "callerid" and ev.end is None:
+            from gateway.dsp import callerid as cid          # the caller-ID codec (optional until built)
+            try:
+                info = cid.from_event(ev)
+            except (LinegateError, ValueError) as exc:
+                log.warning("channel=%s caller ID not decoded: %s", channel.id, exc)
+                return
+            self._apply(channel, channel.stack.callerid_decoded(info.number or "", info.name or "", now), now)
+            return
+        if ev.kind == "dtmf" and ev.end is None and channel.collect is not None:
+            self._collect_digit(channel, ev.value, now)
+        self._apply(channel, channel.stack.detected(ev.kind, ev.value, now, ended=ev.end is not None,
+                                                    reason=ev.reason), now)
+
+    def _media_done(self, channel: LineChannel, tag, now: float) -> None:
+        kind, _, ident = str(tag).partition(":")
+        if kind == "digits":
+            self._apply(channel, channel.stack.digits_sent(now), now)
+        elif kind == "play" and channel.stack and self._call_of(channel):
+            self.model.note("call.played", self.wall(now), call=self._call_of(channel), channel=channel.id,
+                            play=ident, completed=True)
+        elif kind == "record" and self._call_of(channel):
+            self.model.note("call.recorded", self.wall(now), call=self._call_of(channel), channel=channel.id,
+                            record=ident, completed=True)
+
+    def _call_of(self, channel: LineChannel) -> str | None:
+        return self.model.channels[channel.id].call
+
+    # ---- carrying out a stack's actions ----
+    def _apply(self, channel: LineChannel, actions: list, now: float) -> None:
+        for action in actions:
+            if isinstance(action, Signal):
+                self._signal(channel, action, now)
+            elif isinstance(action, Hook):
+                self._port(channel, p.PortAction.OFF_HOOK if action.offhook else p.PortAction.ON_HOOK)
+            elif isinstance(action, Flash):
+                self._port(channel, p.PortAction.FLASH, action.ms)
+            elif isinstance(action, SendDigits):
+                if action.method == "dtmf":
+                    self.engine.play(channel.index, DigitsSource(action.digits), tag="digits:")
+                else:
+                    channel.pulses = asyncio.get_running_loop().create_task(self._pulse(channel, action.digits))
+            elif isinstance(action, Detect):
+                self.engine.set_detectors(channel.index, action.names)
+            elif isinstance(action, Listen):
+                self.engine.set_listen(channel.index, action.on)
+            elif isinstance(action, PlayTone):
+                self.engine.play_tone(channel.index, action.tone)
+            elif isinstance(action, Ring):
+                self._port(channel, p.PortAction.RING_START if action.on else p.PortAction.RING_STOP)
+            elif isinstance(action, Battery):
+                self._port(channel, p.PortAction.BATTERY_ON if action.on else p.PortAction.BATTERY_OFF)
+                if not action.on and action.ms:
+                    asyncio.get_running_loop().call_later(action.ms / 1000, self._port, channel,
+                                                          p.PortAction.BATTERY_ON)
+            elif isinstance(action, SendCallerId):
+                self._send_callerid(channel, action)
+            elif isinstance(action, StopMedia):
+                self._stop_media(channel, now)
+                if channel.pulses is not None:
+                    channel.pulses.cancel()
+                    channel.pulses = None
+
+    def _port(self, channel: LineChannel, action: p.PortAction, ms: int = 0) -> None:
+        channel.driver.command(p.PortCommand(channel.port, action, ms))
+
+    async def _pulse(self, channel: LineChannel, digits: str) -> None:
+        """Pulse dialling: one FLASH (break) per pulse, ten for 0; the board times each break."""
+        for digit in digits:
+            if not digit.isdigit():
+                continue
+            for _ in range(int(digit) or 10):
+                self._port(channel, p.PortAction.FLASH, PULSE_BREAK_MS)
+                await self.clock.sleep(PULSE_BREAK_MS / 1000 + PULSE_MAKE)
+            await self.clock.sleep(PULSE_INTERDIGIT)
+        channel.pulses = None
+        self._apply(channel, channel.stack.digits_sent(self.clock.now()), self.clock.now())
+
+    def _send_callerid(self, channel: LineChannel, action: SendCallerId) -> None:
+        try:
+            from gateway.dsp import callerid as cid
+        except ImportError:
+            log.warning("channel=%s caller ID not sent: no caller-ID generator in this build", channel.id)
+            return
+        audio = cid.fsk_audio(cid.CallerId(number=action.number, name=action.name),
+                              standard=cid.standard_for_country(channel.country))
+        self.engine.play(channel.index, SamplesSource(audio))
+
+    def _stop_media(self, channel: LineChannel, now: float) -> None:
+        for tag in self.engine.stop(channel.index):
+            kind, _, ident = str(tag).partition(":")
+            call = self._call_of(channel)
+            if call and kind in ("play", "record"):
+                self.model.note("call.played" if kind == "play" else "call.recorded", self.wall(now), call=call,
+                                channel=channel.id, **{kind: ident}, completed=False)
+        if channel.collect is not None:
+            self._finish_collect(channel, "hangup", now)
+
+    def _signal(self, channel: LineChannel, sig: Signal, now: float) -> None:
+        wall = self.wall(now)
+        f = sig.fields
+        model = self.model
+        call = model.channels[channel.id].call
+        kind = sig.kind
+        if kind == "offered":
+            model.offer(channel.id, f.get("ani", ""), f.get("dnis", "") or channel.extension, f.get("name", ""), wall)
+        elif kind == "free":
+            if call is not None and not model.calls[call].ended:
+                log.error("channel=%s freed with call %s still up", channel.id, call)
+                return
+            model.free(channel.id, wall)
+        elif kind == "alarm":
+            model.set_alarm(channel.id, f.get("alarm"), wall)
+        elif kind == "seized":
+            model.set_channel_state(channel.id, ChannelState.DIALING, wall)
+        elif call is None:
+            return
+        elif kind == "proceeding":
+            model.proceeding(call, wall)
+        elif kind == "progress":
+            model.progress(call, f["tone"], wall)
+        elif kind == "alerting":
+            model.alerting(call, wall)
+        elif kind == "connected":
+            model.connected(call, wall, f.get("how", "signalling"))
+        elif kind == "disconnected":
+            model.disconnected(call, f["cause"], f["by"], wall, reason=f.get("reason"))
+        elif kind == "amd":
+            record = model.calls[call]
+            model.amd(call, f.get("result") or record.amd or "notsure", wall, beep=f.get("beep", False),
+                      reason=f.get("reason"))
+        elif kind == "digits":
+            model.digits(call, f["digits"], wall)
+        elif kind == "flash":
+            model.note("call.flash", wall, call=call, channel=channel.id, ms=f.get("ms"))
+
+    # ---- host operations ----
+    def channel_for(self, group: str | None, channel_id: str | None) -> LineChannel:
+        if channel_id is not None:
+            channel = self.channels.get(channel_id)
+            if channel is None:
+                raise OperationError("not-found", f"no channel {channel_id!r}")
+            state = self.model.channels[channel_id]
+            if state.state is not ChannelState.IDLE or state.call is not None:
+                raise OperationError("busy", f"channel {channel_id} is {state.state.value}")
+            return channel
+        groups = {c.group for c in self.channels.values()}
+        if group is not None and group not in groups:
+            raise OperationError("not-found", f"no channel group {group!r} (groups: {', '.join(sorted(groups))})")
+        wanted = group or "fxo"
+        for state in self.model.idle_channels(wanted):
+            return self.channels[state.id]
+        raise OperationError("busy", f"no idle channel in group {wanted!r}")
+
+    def make_call(self, to: str, frm: str = "", group: str | None = None, channel_id: str | None = None,
+                  detect=(), meta: dict | None = None) -> str:
+        if not to or any(c not in "0123456789*#ABCDabcd" for c in to):
+            raise OperationError("bad-args", f"to: {to!r} is not a dialable number (digits, * # A-D)")
+        channel = self.channel_for(group, channel_id)
+        now = self.clock.now()
+        if channel.kind == "fxo":
+            try:
+                actions = channel.stack.originate(to, now, detect=detect)
+            except UsageError as exc:
+                raise OperationError("wrong-state", str(exc)) from None
+        else:
+            actions = channel.stack.originate(to, now, callerid=(frm, ""), detect=detect)
+        call = self.model.originate(channel.id, to, frm, self.wall(now), meta={**(meta or {}), "detect": list(detect)})
+        self._apply(channel, actions, now)
+        self._publish()
+        return call.id
+
+    def _channel_of_call(self, call_id: str):
+        try:
+            call = self.model.get(call_id)
+        except UsageError:
+            raise OperationError("not-found", f"no call {call_id!r}") from None
+        return call, self.channels[call.channel]
+
+    def answer(self, call_id: str) -> None:
+        call, channel = self._channel_of_call(call_id)
+        if call.state is not CallState.OFFERED:
+            raise OperationError("wrong-state", f"call {call_id} is {call.state.value}, not offered")
+        now = self.clock.now()
+        self._apply(channel, channel.stack.answer(now), now)
+        self._publish()
+
+    def hangup(self, call_id: str, cause: int = 16) -> None:
+        call, channel = self._channel_of_call(call_id)
+        if call.ended:
+            raise OperationError("wrong-state", f"call {call_id} has ended already")
+        now = self.clock.now()
+        self._apply(channel, channel.stack.hangup(now, cause), now)
+        self._publish()
+
+    def hold(self, call_id: str) -> None:
+        call, channel = self._channel_of_call(call_id)
+        if call.state is not CallState.CONNECTED:
+            raise OperationError("wrong-state", f"call {call_id} is {call.state.value}, not connected")
+        now = self.clock.now()
+        self.engine.play_tone(channel.index, channel.hold_tone)     # the far end hears that it is held
+        self.engine.set_detectors(channel.index, ())
+        self.model.held(call_id, self.wall(now))
+        self._publish()
+
+    def retrieve(self, call_id: str) -> None:
+        call, channel = self._channel_of_call(call_id)
+        if call.state is not CallState.HELD:
+            raise OperationError("wrong-state", f"call {call_id} is {call.state.value}, not held")
+        now = self.clock.now()
+        self.engine.play_tone(channel.index, None)
+        self.engine.set_detectors(channel.index, ("dtmf", "cpt") if channel.kind == "fxo" else ("dtmf",))
+        self.model.retrieved(call_id, self.wall(now))
+        self._publish()
+
+    def connected_channel(self, call_id: str) -> LineChannel:
+        call, channel = self._channel_of_call(call_id)
+        if call.state is not CallState.CONNECTED:
+            raise OperationError("wrong-state", f"call {call_id} is {call.state.value}, not connected")
+        return channel
+
+    def send_dtmf(self, call_id: str, digits: str, duration_ms: int = 80) -> None:
+        channel = self.connected_channel(call_id)
+        if not digits or any(c not in "0123456789*#ABCD" for c in digits.upper()):
+            raise OperationError("bad-args", f"digits: {digits!r} (0-9 * # A-D)")
+        self.engine.play(channel.index, DigitsSource(digits.upper(), on_ms=duration_ms, off_ms=duration_ms))
+
+    def play(self, call_id: str, file: str | None = None, tone: str | None = None) -> str:
+        channel = self.connected_channel(call_id)
+        ident = f"p{next(self._tags)}"
+        if file is not None:
+            try:
+                source = SamplesSource(load_prompt(file))
+            except (LinegateError, OSError) as exc:
+                raise OperationError("bad-args", f"file: {exc}") from None
+        elif tone is not None:
+            from gateway.media import ToneSource
+            try:
+                source = ToneSource(channel.country, tone)
+            except LinegateError as exc:
+                raise OperationError("bad-args", f"tone: {exc}") from None
+        else:
+            raise OperationError("bad-args", "play needs a file or a tone")
+        self.engine.play(channel.index, source, tag=f"play:{ident}")
+        return ident
+
+    def record(self, call_id: str, file: str, max_seconds: float | None = None) -> str:
+        channel = self.connected_channel(call_id)
+        ident = f"r{next(self._tags)}"
+        try:
+            self.engine.record(channel.index, file, max_seconds, tag=f"record:{ident}")
+        except LinegateError as exc:
+            raise OperationError("bad-args", f"file: {exc}") from None
+        return ident
+
+    async def collect(self, call_id: str, max_digits: int, terminator: str | None = None,
+                      first_timeout: float = 5.0, inter_timeout: float = 3.0) -> dict:
+        channel = self.connected_channel(call_id)
+        if channel.collect is not None:
+            raise OperationError("busy", f"call {call_id} collects digits already")
+        now = self.clock.now()
+        future = asyncio.get_running_loop().create_future()
+        channel.collect = {"digits": "", "max": max_digits, "terminator": terminator, "future": future,
+                           "deadline": now + first_timeout, "inter": inter_timeout}
+        return await future
+
+    def _collect_digit(self, channel: LineChannel, digit: str, now: float) -> None:
+        c = channel.collect
+        if c["terminator"] and digit in c["terminator"]:
+            self._finish_collect(channel, "terminator", now)
+            return
+        c["digits"] += digit
+        c["deadline"] = now + c["inter"]
+        if len(c["digits"]) >= c["max"]:
+            self._finish_collect(channel, "max-digits", now)
+
+    def _collect_timer(self, channel: LineChannel, now: float) -> None:
+        if now >= channel.collect["deadline"]:
+            self._finish_collect(channel, "timeout", now)
+
+    def _finish_collect(self, channel: LineChannel, reason: str, now: float) -> None:
+        c, channel.collect = channel.collect, None
+        result = {"digits": c["digits"], "reason": reason}
+        if not c["future"].done():
+            c["future"].set_result(result)
+        call = self._call_of(channel)
+        if call:
+            self.model.note("call.collected", self.wall(now), call=call, channel=channel.id, **result)
+
+    def channel_status(self, channel_id: str) -> dict:
+        channel = self.channels.get(channel_id)
+        if channel is None:
+            raise OperationError("not-found", f"no channel {channel_id!r}")
+        state = self.model.channels[channel_id]
+        stack = channel.stack
+        return {"channel": channel_id, "group": channel.group, "kind": channel.kind, "state": state.state.value,
+                "call": state.call, "alarm": state.alarm, "board": channel.driver.name, "port": channel.port,
+                "law": channel.law, "country": channel.country, "line": stack.state.value,
+                "detectors": list(self.engine.active(channel.index)) if self.engine else [],
+                "since": round(state.since, 3)}
+
+    def channels_list(self, group: str | None = None) -> list:
+        return [self.channel_status(cid) for cid, c in self.channels.items() if group is None or c.group == group]
