@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from gateway.dsp import g711
-from gateway.dsp.detector_bank import DETECTORS, DetectorBank, DetectorEvent
+from gateway.dsp.detector_bank import DETECTORS, DetectorBank
 from gateway.dsp.dtmf import DtmfGenerator
 from gateway.dsp.resample import Resampler
 from gateway.dsp.tone_plan import load_plan
@@ -90,9 +90,11 @@ def load_prompt(path) -> np.ndarray:
 
 
 class Recorder:
-    """The audio a channel receives, written as 16-bit PCM WAV as it comes."""
+    """The audio a channel receives, written as 16-bit PCM WAV as it comes;
+    it ends at ``max_seconds``, or after ``silence_seconds`` of quiet (below
+    VOICE_MIN_DBM0) once something was heard."""
 
-    def __init__(self, path, max_seconds: float | None):
+    def __init__(self, path, max_seconds: float | None, silence_seconds: float | None = None):
         self.path = Path(path)
         try:
             raw = open(self.path, "wb")
@@ -104,19 +106,33 @@ class Recorder:
         self.file.setsampwidth(2)
         self.file.setframerate(8000)
         self.left = None if max_seconds is None else int(max_seconds * 8000)
+        self.silence_limit = None if silence_seconds is None else int(silence_seconds * 8000)
+        self.quiet = 0
+        self.heard = False
         self.samples = 0
 
-    def write(self, samples: np.ndarray) -> bool:
-        """Write a block; False once the maximum length is reached (the file is then closed)."""
+    def write(self, samples: np.ndarray) -> str | None:
+        """Write a block; the reason the recording ended ("max", "silence"), else None.
+        An ended recording's file is closed."""
         if self.left is not None:
             samples = samples[:self.left]
             self.left -= len(samples)
         self.file.writeframes(samples.astype("<i2").tobytes())
         self.samples += len(samples)
+        if self.silence_limit is not None and len(samples):
+            x = samples.astype(np.float32)
+            dbm0 = 10 * np.log10(max(float(np.mean(x * x)), 1e-9) / (32768.0 ** 2 / 2)) + FULL_SCALE_DBM0
+            if dbm0 > VOICE_MIN_DBM0:
+                self.heard, self.quiet = True, 0
+            elif self.heard:
+                self.quiet += len(samples)
+                if self.quiet >= self.silence_limit:
+                    self.close()
+                    return "silence"
         if self.left is not None and self.left <= 0:
             self.close()
-            return False
-        return True
+            return "max"
+        return None
 
     def close(self):
         if self.file is not None:
@@ -135,6 +151,7 @@ class _Channel:
     listen: bool = False
     recorder: Recorder | None = None
     record_tag: object = None
+    recorded: float = 0.0          # seconds of the last recording that ended
 
 
 @dataclass
@@ -142,7 +159,7 @@ class TickResult:
     events: list                   # (channel, DetectorEvent)
     voice: dict                    # channel -> bool, for listened channels
     tx: dict                       # channel -> 160 bytes of G.711 to send
-    done: list                     # (channel, tag): a source finished playing, or a recording ended
+    done: list                     # (channel, tag, reason): a source finished ("done"), a recording ended ("max", "silence")
 
 
 class MediaEngine:
@@ -216,6 +233,7 @@ class MediaEngine:
         ch.queue.clear()
         if ch.recorder is not None:
             ch.recorder.close()
+            ch.recorded = ch.recorder.samples / 8000
             tags.append(ch.record_tag)
             ch.recorder = None
         return tags
@@ -223,12 +241,31 @@ class MediaEngine:
     def playing(self, channel: int) -> bool:
         return bool(self.channels[channel].queue)
 
-    def record(self, channel: int, path, max_seconds: float | None = None, tag=None) -> None:
+    def record(self, channel: int, path, max_seconds: float | None = None, tag=None,
+               silence_seconds: float | None = None) -> None:
         ch = self.channels[channel]
         if ch.recorder is not None:
             raise UsageError("the channel records already")
-        ch.recorder = Recorder(path, max_seconds)
+        ch.recorder = Recorder(path, max_seconds, silence_seconds)
         ch.record_tag = tag
+
+    def recorded_seconds(self, channel: int) -> float:
+        """Seconds recorded so far, or by the last recording once it ended."""
+        ch = self.channels[channel]
+        return ch.recorder.samples / 8000 if ch.recorder is not None else ch.recorded
+
+    def cancel(self, channel: int, tag) -> bool:
+        """Stop one thing: the source or the recording carrying ``tag``. Whether it was there."""
+        ch = self.channels[channel]
+        if ch.recorder is not None and ch.record_tag == tag:
+            ch.recorder.close()
+            ch.recorded = ch.recorder.samples / 8000
+            ch.recorder = None
+            return True
+        kept = deque(item for item in ch.queue if item[1] != tag)
+        found = len(kept) != len(ch.queue)
+        ch.queue = kept
+        return found
 
     # ---- the tick ----
     def tick(self, rx: dict) -> TickResult:
@@ -266,7 +303,7 @@ class MediaEngine:
             if filled < BLOCK:
                 ch.queue.popleft()
                 if tag is not None:
-                    done.append((i, tag))
+                    done.append((i, tag, "done"))
         if filled == 0:
             return None                  # everything ended exactly at the last block
         return g711.encode(out, ch.law).tobytes()
@@ -277,9 +314,11 @@ class MediaEngine:
                 continue
             data = rx.get(i)
             codes = np.frombuffer(data, np.uint8) if data is not None else np.full(BLOCK, SILENCE_CODE[ch.law], np.uint8)
-            if not ch.recorder.write(self._decode[ch.law][codes].astype(np.int16)):
+            ended = ch.recorder.write(self._decode[ch.law][codes].astype(np.int16))
+            if ended:
+                ch.recorded = ch.recorder.samples / 8000
                 ch.recorder = None
-                done.append((i, ch.record_tag))
+                done.append((i, ch.record_tag, ended))
 
     def _voice_readings(self) -> dict:
         listened = [i for i, ch in enumerate(self.channels) if ch.listen]

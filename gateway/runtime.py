@@ -27,12 +27,25 @@ from gateway.errors import LinegateError, UsageError
 from gateway.line_signal import (Battery, Detect, Flash, Hook, Listen, PlayTone, Ring, SendCallerId, SendDigits,
                                  Signal, StopMedia)
 from gateway.loopstart import FxoConfig, FxoLine, FxsConfig, FxsLine
+from gateway.dsp.tone import tone as tone_samples
+from gateway.dsp.tone_plan import load_plan
 from gateway.media import DigitsSource, MediaEngine, SamplesSource, load_prompt
 
 log = logging.getLogger("linegate.gateway")
 
 TICK = 0.020
 PULSE_BREAK_MS, PULSE_MAKE, PULSE_INTERDIGIT = 60, 0.040, 0.700     # 10 pps, 60/40 (ITU-T Q.23 era practice)
+
+
+def tone_cycle(country: str, tone: str):
+    """One cadence cycle of a plan's tone as samples (a steady tone: one second)."""
+    player = load_plan(country)[tone].player()
+    total = player.total_samples
+    if total is None:
+        spec = load_plan(country)[tone]
+        cycle = sum(seg.duration_ms for seg in spec.segments() if not seg.forever) if spec.segments() else 0
+        total = cycle * 8 if cycle else 8000
+    return player.generate(min(total, 8000 * 30))
 
 
 class OperationError(LinegateError):
@@ -56,6 +69,7 @@ class LineChannel:
     index: int = -1               # the engine's channel number
     pulses: asyncio.Task | None = None
     collect: dict | None = None   # a call.collect in progress
+    waiters: dict = field(default_factory=dict)   # media tag -> what waits for it (see _media_done)
     extension: str = ""
     hold_tone: str = "ringback"
 
@@ -184,8 +198,8 @@ class Gateway:
         for index, voice in result.voice.items():
             channel = self._by_index[index]
             self._apply(channel, channel.stack.heard(voice, now), now)
-        for index, tag in result.done:
-            self._media_done(self._by_index[index], tag, now)
+        for index, tag, reason in result.done:
+            self._media_done(self._by_index[index], tag, reason, now)
         for channel in self._by_index:
             deadline = channel.stack.deadline
             if deadline is not None and deadline <= now:
@@ -216,21 +230,43 @@ class Gateway:
                 return
             self._apply(channel, channel.stack.callerid_decoded(info.number or "", info.name or "", now), now)
             return
-        if ev.kind == "dtmf" and ev.end is None and channel.collect is not None:
-            self._collect_digit(channel, ev.value, now)
+        if ev.kind == "dtmf" and ev.end is None:
+            if channel.waiters:
+                self._barge_in(channel, ev.value, now)
+            if channel.collect is not None:
+                self._collect_digit(channel, ev.value, now)
         self._apply(channel, channel.stack.detected(ev.kind, ev.value, now, ended=ev.end is not None,
                                                     reason=ev.reason), now)
 
-    def _media_done(self, channel: LineChannel, tag, now: float) -> None:
-        kind, _, ident = str(tag).partition(":")
-        if kind == "digits":
+    def _media_done(self, channel: LineChannel, tag, reason: str, now: float) -> None:
+        if tag == "digits:":
             self._apply(channel, channel.stack.digits_sent(now), now)
-        elif kind == "play" and channel.stack and self._call_of(channel):
-            self.model.note("call.played", self.wall(now), call=self._call_of(channel), channel=channel.id,
-                            play=ident, completed=True)
-        elif kind == "record" and self._call_of(channel):
-            self.model.note("call.recorded", self.wall(now), call=self._call_of(channel), channel=channel.id,
-                            record=ident, completed=True)
+            return
+        waiter = channel.waiters.get(tag)
+        if waiter is None:
+            return
+        if waiter["kind"] == "play" and reason == "done" and waiter["left"] > 1:
+            waiter["left"] -= 1
+            self.engine.play(channel.index, waiter["make"](), tag=tag)     # the next repetition
+            return
+        self._resolve(channel, tag, reason, now)
+
+    def _resolve(self, channel: LineChannel, tag, reason: str, now: float) -> None:
+        """Answer whoever waits for a piece of media, and say so in an event."""
+        waiter = channel.waiters.pop(tag)
+        future, kind = waiter["future"], waiter["kind"]
+        call = waiter["call"]
+        if kind == "dtmf":
+            result = {"reason": reason}
+        elif kind == "play":
+            result = {"reason": reason}
+            self.model.note("call.played", self.wall(now), call=call, channel=channel.id, reason=reason)
+        else:
+            seconds = round(self.engine.recorded_seconds(channel.index), 2)
+            result = {"file": waiter["file"], "seconds": seconds, "reason": reason}
+            self.model.note("call.recorded", self.wall(now), call=call, channel=channel.id, **result)
+        if not future.done():
+            future.set_result(result)
 
     def _call_of(self, channel: LineChannel) -> str | None:
         return self.model.channels[channel.id].call
@@ -296,14 +332,20 @@ class Gateway:
         self.engine.play(channel.index, SamplesSource(audio))
 
     def _stop_media(self, channel: LineChannel, now: float) -> None:
-        for tag in self.engine.stop(channel.index):
-            kind, _, ident = str(tag).partition(":")
-            call = self._call_of(channel)
-            if call and kind in ("play", "record"):
-                self.model.note("call.played" if kind == "play" else "call.recorded", self.wall(now), call=call,
-                                channel=channel.id, **{kind: ident}, completed=False)
+        self.engine.stop(channel.index)
+        for tag in list(channel.waiters):
+            self._resolve(channel, tag, "hangup", now)
         if channel.collect is not None:
             self._finish_collect(channel, "hangup", now)
+
+    def _barge_in(self, channel: LineChannel, digit: str, now: float) -> None:
+        """A key stops the plays that allow barge-in and the recordings it terminates."""
+        for tag, waiter in list(channel.waiters.items()):
+            stops = (waiter["kind"] == "play" and waiter.get("barge_in")) or \
+                    (waiter["kind"] == "record" and digit in (waiter.get("terminator") or ""))
+            if stops:
+                self.engine.cancel(channel.index, tag)
+                self._resolve(channel, tag, "digit", now)
 
     def _signal(self, channel: LineChannel, sig: Signal, now: float) -> None:
         wall = self.wall(now)
@@ -428,42 +470,71 @@ class Gateway:
             raise OperationError("wrong-state", f"call {call_id} is {call.state.value}, not connected")
         return channel
 
-    def send_dtmf(self, call_id: str, digits: str, duration_ms: int = 80) -> None:
+    def _wait_for(self, channel: LineChannel, kind: str, call_id: str, **info) -> tuple[str, asyncio.Future]:
+        tag = f"{kind}:{next(self._tags)}"
+        future = asyncio.get_running_loop().create_future()
+        channel.waiters[tag] = {"kind": kind, "future": future, "call": call_id, **info}
+        return tag, future
+
+    async def send_dtmf(self, call_id: str, digits: str, duration_ms: int = 100, gap_ms: int = 100) -> dict:
+        """Send DTMF keys on a connected call; returns when they are out."""
         channel = self.connected_channel(call_id)
         if not digits or any(c not in "0123456789*#ABCD" for c in digits.upper()):
             raise OperationError("bad-args", f"digits: {digits!r} (0-9 * # A-D)")
-        self.engine.play(channel.index, DigitsSource(digits.upper(), on_ms=duration_ms, off_ms=duration_ms))
+        tag, future = self._wait_for(channel, "dtmf", call_id)
+        self.engine.play(channel.index, DigitsSource(digits.upper(), on_ms=duration_ms, off_ms=gap_ms), tag=tag)
+        result = await future
+        if result["reason"] != "done":
+            raise OperationError("wrong-state", f"call {call_id} ended while its keys were sent")
+        return {}
 
-    def play(self, call_id: str, file: str | None = None, tone: str | None = None) -> str:
+    async def play(self, call_id: str, file: str | None = None, tone: str | None = None, repeat: int = 1,
+                   barge_in: bool = False) -> dict:
+        """Play a WAV file or a tone of the channel's country ``repeat`` times; returns when it
+        has ended ({"reason": "done" | "digit" | "hangup" | "stopped"}). A tone plays one cadence
+        cycle per repetition (one second for a steady tone)."""
         channel = self.connected_channel(call_id)
-        ident = f"p{next(self._tags)}"
         if file is not None:
             try:
-                source = SamplesSource(load_prompt(file))
+                samples = load_prompt(file)
             except (LinegateError, OSError) as exc:
                 raise OperationError("bad-args", f"file: {exc}") from None
+            make = lambda: SamplesSource(samples)                                   # noqa: E731
         elif tone is not None:
-            from gateway.media import ToneSource
             try:
-                source = ToneSource(channel.country, tone)
+                samples = tone_cycle(channel.country, tone)
             except LinegateError as exc:
                 raise OperationError("bad-args", f"tone: {exc}") from None
+            make = lambda: SamplesSource(samples)                                   # noqa: E731
         else:
             raise OperationError("bad-args", "play needs a file or a tone")
-        self.engine.play(channel.index, source, tag=f"play:{ident}")
-        return ident
+        tag, future = self._wait_for(channel, "play", call_id, left=repeat, make=make, barge_in=barge_in)
+        self.engine.play(channel.index, make(), tag=tag)
+        return await future
 
-    def record(self, call_id: str, file: str, max_seconds: float | None = None) -> str:
+    async def record(self, call_id: str, file: str, max_seconds: float = 60.0, silence_seconds: float | None = None,
+                     terminator: str | None = None, beep: bool = False) -> dict:
+        """Record what the far end sends; returns when it has ended
+        ({"file", "seconds", "reason": "max" | "silence" | "digit" | "hangup"})."""
         channel = self.connected_channel(call_id)
-        ident = f"r{next(self._tags)}"
+        if beep:
+            beep_samples = tone_samples([1000.0], -10.0, 250)
+            tag, future = self._wait_for(channel, "play", call_id, left=1, make=None, barge_in=False)
+            self.engine.play(channel.index, SamplesSource(beep_samples), tag=tag)
+            if (await future)["reason"] != "done":
+                return {"file": str(file), "seconds": 0.0, "reason": "hangup"}
+        tag, future = self._wait_for(channel, "record", call_id, file=str(file), terminator=terminator)
         try:
-            self.engine.record(channel.index, file, max_seconds, tag=f"record:{ident}")
+            self.engine.record(channel.index, file, max_seconds, tag=tag, silence_seconds=silence_seconds)
         except LinegateError as exc:
+            channel.waiters.pop(tag)
             raise OperationError("bad-args", f"file: {exc}") from None
-        return ident
+        return await future
 
     async def collect(self, call_id: str, max_digits: int, terminator: str | None = None,
-                      first_timeout: float = 5.0, inter_timeout: float = 3.0) -> dict:
+                      first_timeout: float = 5.0, inter_timeout: float = 3.0, flush: bool = False) -> dict:
+        """Collect DTMF keys; returns {"digits", "reason": "max" | "terminator" | "timeout" | "hangup"}.
+        Keys come from the moment of the call (``flush`` is accepted: nothing is buffered before)."""
         channel = self.connected_channel(call_id)
         if channel.collect is not None:
             raise OperationError("busy", f"call {call_id} collects digits already")
@@ -481,7 +552,7 @@ class Gateway:
         c["digits"] += digit
         c["deadline"] = now + c["inter"]
         if len(c["digits"]) >= c["max"]:
-            self._finish_collect(channel, "max-digits", now)
+            self._finish_collect(channel, "max", now)
 
     def _collect_timer(self, channel: LineChannel, now: float) -> None:
         if now >= channel.collect["deadline"]:

@@ -34,7 +34,7 @@ def test_played_digits_are_heard_by_the_engines_detectors(law):
     events, done = loop(engine, 0, 1, 200)
     keys = "".join(e.value for c, e in events if c == 1 and e.kind == "dtmf" and e.end is None)
     assert keys == "0123456789*#ABCD"
-    assert done == [(0, "digits")]
+    assert done == [(0, "digits", "done")]
     assert not engine.playing(0)
 
 
@@ -92,7 +92,7 @@ def test_recording_writes_what_the_channel_receives(tmp_path):
     done = []
     for b in blocks_of(samples, "ulaw"):
         done += engine.tick({0: b}).done
-    assert done == [(0, "rec")]
+    assert done == [(0, "rec", "max")]
     with wave.open(str(path)) as w:
         assert w.getframerate() == 8000 and w.getnframes() == 800
         got = np.frombuffer(w.readframes(800), "<i2")
@@ -111,6 +111,26 @@ def test_prompts_at_other_rates_play_at_8k(tmp_path):
     engine.play(0, SamplesSource(samples), tag="p")
     sent = [engine.tick({}).tx.get(0) for _ in range(52)]
     assert sum(s is not None for s in sent) == -(-len(samples) // BLOCK)
+
+
+def test_recording_stops_after_silence(tmp_path):
+    engine = MediaEngine(["alaw"])
+    tone = (np.sin(np.arange(BLOCK * 25) * 2 * np.pi * 700 / 8000) * 6000).astype(np.int16)
+    engine.record(0, tmp_path / "s.wav", max_seconds=30, silence_seconds=1.0, tag="r")
+    done = []
+    for b in blocks_of(np.zeros(BLOCK * 100, np.int16), "alaw"):     # quiet before anything: not an end
+        done += engine.tick({0: b}).done
+    for b in blocks_of(tone, "alaw") + blocks_of(np.zeros(BLOCK * 60, np.int16), "alaw"):
+        done += engine.tick({0: b}).done
+    assert done == [(0, "r", "silence")]
+
+
+def test_cancel_one_source_keeps_the_others():
+    engine = MediaEngine(["alaw"])
+    engine.play(0, DigitsSource("1"), tag="a")
+    engine.play(0, DigitsSource("2"), tag="b")
+    assert engine.cancel(0, "a") and not engine.cancel(0, "zz")
+    assert engine.stop(0) == ["b"]
 
 
 def test_stop_returns_what_was_cut_short():
