@@ -84,6 +84,7 @@ class Fxo(enum.Enum):
     ALERTING = "alerting"      # ringback heard
     RINGING = "ringing"        # inbound: the exchange rings us
     CONNECTED = "connected"
+    TRANSFERRING = "transferring"  # flashed for a transfer: waiting for dial tone, then dialling
     CLEARING = "clearing"      # on-hook, guard time
 
 
@@ -105,15 +106,19 @@ class FxoLine:
         self.rings = 0
         self.ringback = False
         self._offered = False
+        self._transfer_dialled = False
+        self.no_answer = self.config.no_answer_timeout
         self._voice: list = []
 
     # ---- what the host asks ----
-    def originate(self, number: str, now: float, detect=()) -> list:
+    def originate(self, number: str, now: float, detect=(), no_answer: float | None = None) -> list:
+        """Seize and dial ``number``; ``no_answer`` overrides the config's no-answer timeout."""
         if self.state is not Fxo.IDLE:
             raise UsageError(f"the line is {self.state.value}, not idle")
         if not self.battery:
             raise UsageError("the line has no battery")
         self.number, self.detect = number, frozenset(detect)
+        self.no_answer = self.config.no_answer_timeout if no_answer is None else no_answer
         self.answered_by, self.ringback, self._voice = None, False, []
         self.state, self.deadline = Fxo.SEIZING, now + self.config.dialtone_timeout
         return [Hook(True), Detect(frozenset({"cpt"}))]
@@ -128,6 +133,17 @@ class FxoLine:
         if self.state in (Fxo.IDLE, Fxo.CLEARING):
             return []
         return self._clear(now, cause, "local")
+
+    def transfer(self, number: str, now: float, flash_ms: int = 250) -> list:
+        """Blind transfer by the exchange (hook-flash transfer, as on a PBX or Centrex line):
+        flash, wait for the second dial tone, dial, hang up. Without that dial tone the
+        exchange offers no transfer: a second flash takes the call back (``transfer-failed``)."""
+        if self.state is not Fxo.CONNECTED:
+            raise UsageError(f"a transfer needs a connected call; the line is {self.state.value}")
+        self.state, self.number = Fxo.TRANSFERRING, number
+        self.deadline = now + flash_ms / 1000 + self.config.dialtone_timeout
+        self._transfer_dialled = False
+        return [Flash(flash_ms), Detect(frozenset({"cpt"}))]
 
     def flash(self, now: float, ms: int = 100) -> list:
         if self.state is not Fxo.CONNECTED:
@@ -164,6 +180,9 @@ class FxoLine:
                 return []
             if st is Fxo.SEIZING and value == "dial":
                 return self._dial(now)
+            if st is Fxo.TRANSFERRING and value == "dial" and not self._transfer_dialled:
+                self._transfer_dialled, self.deadline = True, None
+                return [SendDigits(self.number, self.config.dial_method)]
             if st in (Fxo.DIALING, Fxo.PROCEEDING, Fxo.ALERTING):
                 return self._setup_tone(value, now, reason)
             if st is Fxo.CONNECTED and value in DISCONNECT_TONES:
@@ -184,9 +203,12 @@ class FxoLine:
         return self._callerid({"number": number, "name": name}, now)
 
     def digits_sent(self, now: float) -> list:
+        if self.state is Fxo.TRANSFERRING:
+            # Hanging up now hands the call over to the number dialled.
+            return self._clear(now, 16, "local", reason="transferred")
         if self.state is not Fxo.DIALING:
             return []
-        self.state, self.deadline = Fxo.PROCEEDING, now + self.config.no_answer_timeout
+        self.state, self.deadline = Fxo.PROCEEDING, now + self.no_answer
         actions = [signal("proceeding")]
         if self._audio_supervision():
             actions.append(Listen(True))
@@ -221,6 +243,10 @@ class FxoLine:
         if st is Fxo.CLEARING:
             self.state = Fxo.IDLE
             return [signal("free")]
+        if st is Fxo.TRANSFERRING:
+            self.state = Fxo.CONNECTED            # no second dial tone: flash back to the call
+            return [Flash(250), Detect(frozenset({"dtmf", "cpt"}) | (self.detect - {"cpt"})),
+                    signal("transfer-failed", reason="no-dialtone")]
         return []
 
     # ---- inside ----
@@ -261,7 +287,8 @@ class FxoLine:
                           signal("connected", how=how)]
 
     def _far_end_left(self, now: float, reason: str) -> list:
-        if self.state not in (Fxo.CONNECTED, Fxo.PROCEEDING, Fxo.ALERTING, Fxo.DIALING, Fxo.SEIZING):
+        if self.state not in (Fxo.CONNECTED, Fxo.PROCEEDING, Fxo.ALERTING, Fxo.DIALING, Fxo.SEIZING,
+                              Fxo.TRANSFERRING):
             return []
         return self._clear(now, 16, "remote", reason=reason)
 
@@ -367,11 +394,13 @@ class FxsLine:
         return 0.3 if self.state is Fxs.DIALTONE else 0.2
 
     # ---- the host ----
-    def originate(self, number: str, now: float, callerid: tuple = ("", ""), detect=()) -> list:
+    def originate(self, number: str, now: float, callerid: tuple = ("", ""), detect=(),
+                  no_answer: float | None = None) -> list:
         """Ring the phone (``number`` is informational: the port is the phone)."""
         if self.state is not Fxs.IDLE or self.offhook:
             raise UsageError(f"the phone is {'off-hook' if self.offhook else self.state.value}")
-        self.state, self._timer = Fxs.RINGING, now + self.config.ring_timeout
+        ring_for = self.config.ring_timeout if no_answer is None else no_answer
+        self.state, self._timer = Fxs.RINGING, now + ring_for
         self.callerid, self.rings, self.detect = callerid, 0, frozenset(detect)
         return [Ring(True), signal("alerting")]
 

@@ -152,6 +152,7 @@ class _Channel:
     recorder: Recorder | None = None
     record_tag: object = None
     recorded: float = 0.0          # seconds of the last recording that ended
+    bridged: int | None = None     # the channel whose received audio this one sends
 
 
 @dataclass
@@ -238,6 +239,19 @@ class MediaEngine:
             ch.recorder = None
         return tags
 
+    def bridge(self, a: int, b: int) -> None:
+        """Connect two channels' audio: what each receives, the other sends (transcoded
+        between laws). What a channel plays goes out instead of the bridge's audio."""
+        self.channels[a].bridged, self.channels[b].bridged = b, a
+
+    def unbridge(self, channel: int) -> int | None:
+        """Undo a bridge; the other channel, if there was one."""
+        other = self.channels[channel].bridged
+        self.channels[channel].bridged = None
+        if other is not None:
+            self.channels[other].bridged = None
+        return other
+
     def playing(self, channel: int) -> bool:
         return bool(self.channels[channel].queue)
 
@@ -290,6 +304,11 @@ class MediaEngine:
                 block = self._next_block(i, ch, done)
                 if block is not None:
                     tx[i] = block
+            elif ch.bridged is not None:
+                data = rx.get(ch.bridged)
+                if data is not None:
+                    other = self.channels[ch.bridged].law
+                    tx[i] = data if other == ch.law else _transcode(data, other, ch.law, self._decode)
         return TickResult(events, voice, tx, done)
 
     def _next_block(self, i, ch, done) -> bytes | None:
@@ -329,6 +348,10 @@ class MediaEngine:
             ch = self.channels[i]
             x[k] = self._decode[ch.law][self._input[ch.law][ch.row]]
         return dict(zip(listened, voice_like(x, self._window, self._full_scale)))
+
+
+def _transcode(data: bytes, law_in: str, law_out: str, tables) -> bytes:
+    return g711.encode(tables[law_in][np.frombuffer(data, np.uint8)].astype(np.int16), law_out).tobytes()
 
 
 def voice_like(x: np.ndarray, window: np.ndarray, full_scale: float) -> list:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from gateway.board_driver import BoardDriver
 from gateway.boards import protocol as p
-from gateway.call import CallModel, CallState, ChannelState
+from gateway.call import CAUSES, CallModel, CallState, ChannelState
 from gateway.errors import LinegateError, UsageError
 from gateway.line_signal import (Battery, Detect, Flash, Hook, Listen, PlayTone, Ring, SendCallerId, SendDigits,
                                  Signal, StopMedia)
@@ -70,6 +70,7 @@ class LineChannel:
     pulses: asyncio.Task | None = None
     collect: dict | None = None   # a call.collect in progress
     waiters: dict = field(default_factory=dict)   # media tag -> what waits for it (see _media_done)
+    transfer: asyncio.Future | None = None        # a hook-flash transfer under way
     extension: str = ""
     hold_tone: str = "ringback"
 
@@ -376,6 +377,22 @@ class Gateway:
             model.connected(call, wall, f.get("how", "signalling"))
         elif kind == "disconnected":
             model.disconnected(call, f["cause"], f["by"], wall, reason=f.get("reason"))
+            if channel.transfer is not None and not channel.transfer.done():
+                channel.transfer.set_result({"how": "flash"} if f.get("reason") == "transferred" else None)
+            channel.transfer = None
+            other = self.engine.unbridge(channel.index)
+            if other is not None:
+                # One leg of a bridge ended: the other goes too.
+                peer = self._by_index[other]
+                peer_call = self._call_of(peer)
+                if peer_call and not model.calls[peer_call].ended:
+                    self._apply(peer, peer.stack.hangup(now, 16), now)
+        elif kind == "transfer-failed":
+            if channel.transfer is not None and not channel.transfer.done():
+                channel.transfer.set_exception(OperationError(
+                    "not-allowed", f"the exchange gave no dial tone after the flash ({f.get('reason')}): "
+                                   "this line offers no transfer; the call is back"))
+            channel.transfer = None
         elif kind == "amd":
             record = model.calls[call]
             model.amd(call, f.get("result") or record.amd or "notsure", wall, beep=f.get("beep", False),
@@ -404,18 +421,21 @@ class Gateway:
         raise OperationError("busy", f"no idle channel in group {wanted!r}")
 
     def make_call(self, to: str, frm: str = "", group: str | None = None, channel_id: str | None = None,
-                  detect=(), meta: dict | None = None) -> str:
+                  detect=(), meta: dict | None = None, timeout: float | None = None) -> str:
         if not to or any(c not in "0123456789*#ABCDabcd" for c in to):
             raise OperationError("bad-args", f"to: {to!r} is not a dialable number (digits, * # A-D)")
         channel = self.channel_for(group, channel_id)
         now = self.clock.now()
         if channel.kind == "fxo":
             try:
-                actions = channel.stack.originate(to, now, detect=detect)
+                actions = channel.stack.originate(to, now, detect=detect, no_answer=timeout)
             except UsageError as exc:
                 raise OperationError("wrong-state", str(exc)) from None
         else:
-            actions = channel.stack.originate(to, now, callerid=(frm, ""), detect=detect)
+            try:
+                actions = channel.stack.originate(to, now, callerid=(frm, ""), detect=detect, no_answer=timeout)
+            except UsageError as exc:
+                raise OperationError("wrong-state", str(exc)) from None
         call = self.model.originate(channel.id, to, frm, self.wall(now), meta={**(meta or {}), "detect": list(detect)})
         self._apply(channel, actions, now)
         self._publish()
@@ -462,6 +482,72 @@ class Gateway:
         self.engine.play_tone(channel.index, None)
         self.engine.set_detectors(channel.index, ("dtmf", "cpt") if channel.kind == "fxo" else ("dtmf",))
         self.model.retrieved(call_id, self.wall(now))
+        self._publish()
+
+    async def transfer(self, call_id: str, to: str | None = None, consult: str | None = None) -> dict:
+        """Blind (``to``) or consultative (``consult``: another call of ours) transfer.
+        Consultative: the two calls' channels are bridged and the host leaves them
+        (both stay up until one side hangs up, which ends the other). Blind on an FXO
+        line: the exchange's hook-flash transfer; on other channels: a new call to
+        ``to`` on an FXO line, bridged when it answers."""
+        call, channel = self._channel_of_call(call_id)
+        if call.state not in (CallState.CONNECTED, CallState.HELD):
+            raise OperationError("wrong-state", f"call {call_id} is {call.state.value}, not connected or held")
+        now = self.clock.now()
+        if consult is not None:
+            other, peer = self._channel_of_call(consult)
+            if other.id == call.id:
+                raise OperationError("bad-args", "consult: a call cannot be transferred to itself")
+            if other.state not in (CallState.CONNECTED, CallState.HELD):
+                raise OperationError("wrong-state", f"call {consult} is {other.state.value}, not connected")
+            self._join(channel, peer, now)
+            return {"how": "bridge", "calls": [call_id, consult]}
+        if not to or any(c not in "0123456789*#ABCD" for c in to.upper()):
+            raise OperationError("bad-args", f"to: {to!r} is not a dialable number")
+        if channel.kind == "fxo":
+            if call.state is CallState.HELD:
+                self.retrieve(call_id)
+            channel.transfer = asyncio.get_running_loop().create_future()
+            self._apply(channel, channel.stack.transfer(to, now), now)
+            self.model.note("call.transferring", self.wall(now), call=call_id, channel=channel.id, to=to)
+            self._publish()
+            result = await channel.transfer
+            if result is None:
+                raise OperationError("wrong-state", f"call {call_id} ended before the transfer was done")
+            return result
+        leg = self.make_call(to, frm=call.frm, group="fxo", meta={"transfer_of": call_id})
+        ended = await self._settle(leg)
+        if ended:
+            record = self.model.calls[leg]
+            raise OperationError("busy", f"the transfer target {to} did not answer "
+                                         f"(cause {record.cause}: {CAUSES.get(record.cause, 'unknown')})")
+        _, peer = self._channel_of_call(leg)
+        if self.model.calls[call_id].ended:
+            self.hangup(leg)
+            raise OperationError("wrong-state", f"call {call_id} ended before the transfer was done")
+        self._join(channel, peer, self.clock.now())
+        return {"how": "bridge", "calls": [call_id, leg]}
+
+    async def _settle(self, call_id: str) -> bool:
+        """Wait until a call we made is connected (False) or has ended (True)."""
+        while True:
+            record = self.model.calls.get(call_id)
+            if record is None or record.ended:
+                return True
+            if record.state is CallState.CONNECTED:
+                return False
+            await self.clock.sleep(TICK)
+
+    def _join(self, a: LineChannel, b: LineChannel, now: float) -> None:
+        for channel in (a, b):
+            call = self.model.calls[self._call_of(channel)]
+            if call.state is CallState.HELD:
+                self.retrieve(call.id)
+            self.engine.stop(channel.index)
+        self.engine.bridge(a.index, b.index)
+        ca, cb = self._call_of(a), self._call_of(b)
+        self.model.note("call.transferred", self.wall(now), call=ca, channel=a.id, to_call=cb)
+        self.model.note("call.transferred", self.wall(now), call=cb, channel=b.id, to_call=ca)
         self._publish()
 
     def connected_channel(self, call_id: str) -> LineChannel:

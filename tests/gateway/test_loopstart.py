@@ -335,3 +335,36 @@ def test_hanging_up_during_dial_tone_is_not_a_call():
     onhook(line, 2.0)
     actions = line.tick(2.3)
     assert kinds(actions) == ["free"]
+
+
+# ---- FXO, hook-flash transfer ----
+
+def connected_line():
+    line = dialled(FxoLine())
+    line.port_event(Ev.POLARITY_REVERSAL, 0, 5.0)
+    return line
+
+
+def test_blind_transfer_flashes_waits_for_dial_tone_dials_and_hangs_up():
+    line = connected_line()
+    actions = line.transfer("7001", 10.0)
+    assert actions == [Flash(250), Detect(frozenset({"cpt"}))] and line.state is Fxo.TRANSFERRING
+    assert line.detected("cpt", "dial", 10.6) == [SendDigits("7001", "dtmf")]
+    assert line.detected("cpt", "dial", 10.7) == []                    # dialled once
+    actions = line.digits_sent(11.5)
+    assert Hook(False) in actions
+    assert signals(actions)[-1] == ("disconnected", {"cause": 16, "by": "local", "reason": "transferred"})
+
+
+def test_transfer_without_second_dial_tone_flashes_back_to_the_call():
+    line = connected_line()
+    line.transfer("7001", 10.0)
+    assert line.tick(13.0) == []
+    actions = line.tick(13.25)
+    assert actions[0] == Flash(250) and kinds(actions) == ["transfer-failed"]
+    assert line.state is Fxo.CONNECTED
+
+
+def test_transfer_needs_a_connected_call():
+    with pytest.raises(UsageError):
+        FxoLine().transfer("1", 0.0)

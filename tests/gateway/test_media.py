@@ -144,3 +144,18 @@ def test_stop_returns_what_was_cut_short():
 def test_bad_law_is_refused():
     with pytest.raises(UsageError, match="law"):
         MediaEngine(["slinear"])
+
+
+def test_bridged_channels_carry_each_others_audio_across_laws():
+    engine = MediaEngine(["alaw", "ulaw", "alaw"])
+    engine.bridge(0, 1)
+    engine.set_detectors(2, ("dtmf",))
+    tone = (np.sin(np.arange(BLOCK) * 2 * np.pi * 1000 / 8000) * 8000).astype(np.int16)
+    a = g711.encode(tone, "alaw").tobytes()
+    result = engine.tick({0: a})
+    assert set(result.tx) == {1}
+    back = g711.decode(np.frombuffer(result.tx[1], np.uint8), "ulaw")
+    assert np.max(np.abs(back.astype(int) - tone)) < 400
+    engine.play(1, DigitsSource("1"))
+    assert set(engine.tick({0: a}).tx) == {1}                         # its own playback wins
+    assert engine.unbridge(1) == 0 and engine.tick({0: a}).tx.keys() <= {1}
