@@ -34,6 +34,9 @@ the board's RAM (boards/firmware/README.md); flash writes last until QEMU
 exits (they survive RESET) and are not written back to DIR.
 
 Exit codes beyond the CLI's: 6 when ``--power-cut-after-writes N`` cut the power.
+
+``linegate sim directory [--file F] [--json]`` checks and shows the simulated
+telephone network's directory (gateway.tools.sim_directory).
 """
 
 from __future__ import annotations
@@ -61,11 +64,18 @@ FACTORY_VERSION = simulator.FACTORY_VERSION
 EXECUTABLE = simulator.EXECUTABLE
 
 
+# `linegate sim TOOL ...`: tools of the simulation that are not a board kind, each a module with
+# add_arguments(parser) and run(args); their options join the parser in a group of their own.
+TOOLS = {"directory": "gateway.tools.sim_directory"}
+
+
 def add_parser(subcommands) -> None:
-    p = subcommands.add_parser("sim", help="run the native board firmware as a simulated board",
+    p = subcommands.add_parser("sim", help="run the native board firmware as a simulated board "
+                                           "(linegate sim directory: the simulated network's directory)",
                                description=__doc__.split("\n\n")[1])
-    p.add_argument("kind", metavar="KIND", choices=sorted(KINDS), help="board kind: " + ", ".join(sorted(KINDS)))
-    p.add_argument("--listen", required=True, metavar="URL",
+    p.add_argument("kind", metavar="KIND", choices=sorted(KINDS) + sorted(TOOLS),
+                   help="board kind: " + ", ".join(sorted(KINDS)) + "; or " + ", ".join(sorted(TOOLS)))
+    p.add_argument("--listen", metavar="URL",
                    help="tcp://HOST:PORT to serve the host link on (port 0: any free port), or pty for a pseudo-terminal "
                         "(its path is printed: listening on pty:/dev/pts/N)")
     p.add_argument("--state", metavar="DIR", help="directory keeping the board's flash across restarts (default: a temporary board)")
@@ -79,6 +89,8 @@ def add_parser(subcommands) -> None:
                    help="board time advances only while the board waits for the host, without sleeping")
     p.add_argument("--target", choices=["native", "cortex-m"], default="native",
                    help="native: the firmware as a process (default); cortex-m: cross-built, under qemu-system-arm")
+    for tool in TOOLS.values():
+        importlib.import_module(tool).add_arguments(p)
     p.set_defaults(run=run)
 
 
@@ -89,6 +101,19 @@ _make_factory = simulator.make_factory
 
 
 def run(args) -> int:
+    if args.kind in TOOLS:
+        board_options = [f"--{name.replace('_', '-')}" for name in ("listen", "state", "trust", "seed",
+                         "power_cut_after_writes", "script") if getattr(args, name) is not None]
+        board_options += ["--fault"] * bool(args.fault) + ["--virtual-clock"] * args.virtual_clock
+        board_options += ["--target"] * (args.target != "native")
+        if board_options:
+            raise UsageError(f"linegate sim {args.kind}: {', '.join(board_options)}: "
+                             f"a board's options, not {args.kind}'s")
+        return importlib.import_module(TOOLS[args.kind]).run(args)
+    if getattr(args, "file", None) is not None or getattr(args, "json", False):
+        raise UsageError(f"--file and --json are options of linegate sim {' / '.join(TOOLS)}, not of a board")
+    if args.listen is None:
+        raise UsageError(f"linegate sim {args.kind}: --listen URL is required (tcp://HOST:PORT or pty)")
     if not args.listen.startswith("tcp://") and args.listen != "pty":
         raise UsageError(f"--listen {args.listen}: want tcp://HOST:PORT or pty")
     if args.power_cut_after_writes is not None and args.power_cut_after_writes < 0:
