@@ -38,6 +38,10 @@ static const float HI_HZ[NH] = {950.0f, 1400.0f, 1800.0f};
 /* The segment under way, or a first segment whose start was not heard, may
  * reach its step's length times this before the step is ruled out. */
 #define BOUND_SLACK 1.12f
+/* A pause at least this long, and longer than any of a cadence's own, may be
+ * where its pattern began after something else (match_at). Shorter gaps in
+ * speech would let a few tone-like moments pass for a pattern. */
+#define PATTERN_BREAK_MS 1000
 /* A burst this far below its cadence's loudest is quiet. */
 #define QUIET_DB -10.0f
 /* A frame this many times the segment's mean power so far starts a new one. */
@@ -418,6 +422,7 @@ typedef struct {
     float ferr;     /* mean relative frequency error */
     int align;      /* step of the segment under way */
     int32_t expires; /* length of the segment under way (samples) beyond which no alignment fits */
+    int first;      /* the oldest segment the match covers (see match_at) */
 } match_result;
 
 /* The observed pattern: the kept segments and the one under way. */
@@ -433,15 +438,33 @@ static int step_is_on(const lg_cpt_cadence *c, int s)
     return c->freq[s][0] > 0.0f;
 }
 
+static int longest_pause_ms(const lg_cpt_cadence *c)
+{
+    int longest = 0;
+    for (int s = 0; s < c->steps; s++)
+        if (!step_is_on(c, s) && c->ms[s] > longest)
+            longest = c->ms[s];
+    return longest;
+}
+
+/* Walks back from the segment under way through the cadence from step a.
+ * A cyclic cadence need not explain everything heard: a pause longer than
+ * any of its own (speech before the tone counts as pause when it is no
+ * tone) is where its pattern began, and the match covers what came after
+ * (`first`). Anything else that does not fit rules the alignment out:
+ * speech that only looks like a tone for a moment must not start a pattern
+ * of its own. */
 static match_result match_at(const lg_cpt_desc *d, const lg_cpt_cadence *c, const observed *o, int a)
 {
-    match_result r = {0, 0, 0, 0.0f, 0.0f, a, INT32_MAX};
+    match_result r = {0, 0, 0, 0.0f, 0.0f, a, INT32_MAX, o->n - 1};
+    int i;
     int L = c->steps;
     float err = 0.0f, ferr = 0.0f;
     int nf = 0;
     float lvl_min = 1e9f, lvl_max = -1e9f;
     /* newest segment first, stepping back through the cadence from step a */
-    for (int i = o->n - 1, s = a; i >= 0; i--, s--) {
+    int s = a;
+    for (i = o->n - 1; i >= 0; i--, s--) {
         if (s < 0) {
             if (!c->cyclic)
                 break; /* what came before a once-only tone does not matter */
@@ -455,22 +478,13 @@ static match_result match_at(const lg_cpt_desc *d, const lg_cpt_cadence *c, cons
         float dur_ms = (float)g->length * (1000.0f / LG_SAMPLE_RATE);
         int ongoing = i == o->n - 1;
         int bound = ongoing || (i == 0 && o->first_is_bound);
-        if (on && g->length >= 3 * M) {
-            float fe = freq_error(d, g, c, s);
-            if (fe < 0.0f)
-                return r;
-            ferr += fe;
-            nf++;
-        }
-        if (on && g->length >= MIN_JUDGED_BLOCKS * M) {
-            float l = g->level_db - c->gain_db[s];
-            lvl_min = l < lvl_min ? l : lvl_min;
-            lvl_max = l > lvl_max ? l : lvl_max;
-        }
+        float fe = 0.0f;
+        if (on && g->length >= 3 * M && (fe = freq_error(d, g, c, s)) < 0.0f)
+            return r;
         if (ms == 0) { /* a tone without end */
             if (!ongoing && !(i == 0 && o->first_is_bound))
                 return r;
-            continue;
+            goto fits;
         }
         /* A quiet burst (10 dB or more down) may be heard only in part in
          * noise, and the pauses beside it grow by what is lost. */
@@ -488,12 +502,15 @@ static match_result match_at(const lg_cpt_desc *d, const lg_cpt_cadence *c, cons
                 limit += c->ms[next];
             }
         }
+        if (!on && !ongoing && c->cyclic && r.first < o->n - 1 && dur_ms >= PATTERN_BREAK_MS &&
+            dur_ms > longest_pause_ms(c) * BOUND_SLACK)
+            break;      /* the pause before the pattern began */
         if (bound) {
             if (dur_ms > limit * BOUND_SLACK)
                 return r;
             if (ongoing)
                 r.expires = (int32_t)(limit * BOUND_SLACK * (LG_SAMPLE_RATE / 1000)) + 1;
-            continue;
+            goto fits;
         }
         float e = fabsf(dur_ms - ms) / ms;
         if (e > d->max_step_error)
@@ -501,6 +518,18 @@ static match_result match_at(const lg_cpt_desc *d, const lg_cpt_cadence *c, cons
         err += e;
         r.complete++;
         r.complete_on += on;
+    fits:
+        /* The segment is part of the pattern: its tone and level count. */
+        if (on && g->length >= 3 * M) {
+            ferr += fe;
+            nf++;
+        }
+        if (on && g->length >= MIN_JUDGED_BLOCKS * M) {
+            float l = g->level_db - c->gain_db[s];
+            lvl_min = l < lvl_min ? l : lvl_min;
+            lvl_max = l > lvl_max ? l : lvl_max;
+        }
+        r.first = i;
     }
     if (lvl_max - lvl_min > LEVEL_SPREAD_DB)
         return r;
@@ -533,10 +562,7 @@ static match_result match_cadence(const lg_cpt_desc *d, const lg_cpt_cadence *c,
 /* How much of a ringback cadence's long pause names it. */
 static int ringback_pause_ms(const lg_cpt_cadence *c)
 {
-    int longest = 0;
-    for (int s = 0; s < c->steps; s++)
-        if (!step_is_on(c, s) && c->ms[s] > longest)
-            longest = c->ms[s];
+    int longest = longest_pause_ms(c);
     return longest * 3 / 4 < RINGBACK_PAUSE_MS ? longest * 3 / 4 : RINGBACK_PAUSE_MS;
 }
 
@@ -554,7 +580,7 @@ static int enough(const lg_cpt_desc *d, const lg_cpt_cadence *c, const match_res
     case LG_CPT_RINGBACK: {
         /* One real burst at least: a click or a word and a pause are not ringing. */
         int burst = 0;
-        for (int i = 0; i < o->n; i++)
+        for (int i = r->first; i < o->n; i++)
             if (o->seg[i].on && o->seg[i].length >= RINGBACK_MIN_BURST_MS * (LG_SAMPLE_RATE / 1000))
                 burst = 1;
         if (!burst)
@@ -562,7 +588,7 @@ static int enough(const lg_cpt_desc *d, const lg_cpt_cadence *c, const match_res
         /* Its long pause tells ringback from the rest: under way long enough,
          * or a whole cycle heard. */
         float now_ms = (float)now->length * (1000.0f / LG_SAMPLE_RATE);
-        return r->complete >= c->steps || (o->n >= 2 && !now->on && now_ms >= ringback_pause_ms(c));
+        return r->complete >= c->steps || (o->n - r->first >= 2 && !now->on && now_ms >= ringback_pause_ms(c));
     }
     case LG_CPT_BUSY:
     case LG_CPT_CONGESTION:
@@ -616,16 +642,23 @@ typedef struct {
 static void memo_init(match_memo *memo, const lg_cpt_desc *d, observed *o)
 {
     memset(memo->state, 0, (size_t)d->nshapes);
-    /* A cyclic cadence is matched against every segment heard, so one
-     * segment that none of its tones fits rules it out (match_at would find
-     * that at every alignment). A once-only cadence is matched against the
-     * segments since it began: every alignment that can fit walks over the
-     * segment under way, and over the one before a pause under way when the
-     * cadence begins with a tone (as every SIT does). */
+    /* A segment that none of a cadence's tones fits rules it out when every
+     * match that could name a class must cover that segment: for a cyclic
+     * cadence the segment under way and the last finished burst (a match
+     * begins after anything it cannot be, see match_at, but enough() wants a
+     * whole burst). A once-only cadence is matched against the segments since
+     * it began: every alignment that can fit walks over the segment under
+     * way, and over the one before a pause under way when the cadence begins
+     * with a tone (as every SIT does). */
     lg_cpt_segment *now = &o->seg[o->n - 1];
     uint64_t cyclic = ~(uint64_t)0;
-    for (int i = 0; i < o->n - 1; i++)
-        cyclic &= o->seg[i].fits;
+    /* A match may begin anywhere before the segment under way (match_at), but
+     * one that can name a class (enough()) covers the last finished burst. */
+    for (int i = o->n - 2; i >= 0; i--)
+        if (o->seg[i].on) {
+            cyclic &= o->seg[i].fits;
+            break;
+        }
     /* the segment under way: only what the others leave open is worth asking */
     now->fits = tones_fitting(d, now, (cyclic & ~d->once_tones) | d->once_tones);
     cyclic &= now->fits;
@@ -680,15 +713,20 @@ typedef struct {
     int cls;          /* 0: undecided */
     int cadence;      /* best cadence of that class */
     float confidence;
+    int first;        /* the oldest segment its match covers */
 } verdict;
 
 static verdict judge(const lg_cpt_desc *d, const observed *o, int country, match_memo *memo)
 {
-    verdict v = {0, -1, 0.0f};
+    verdict v = {0, -1, 0.0f, 0};
     /* Two passes: the channel's country first, then everyone's. */
     for (int pass = country >= 0 ? 0 : 1; pass < 2; pass++) {
-        int any = 0, insufficient = 0;
-        int votes[LG_CPT_SIT + 1] = {0}, best[LG_CPT_SIT + 1];
+        int any = 0;
+        int votes[LG_CPT_SIT + 1] = {0}, best[LG_CPT_SIT + 1], best_first[LG_CPT_SIT + 1];
+        /* Segments explained (a match may begin after something it cannot be,
+         * match_at): by the class's matches that are enough to name it, and by
+         * those that are not enough yet. */
+        int cover[LG_CPT_SIT + 1] = {0}, pending[LG_CPT_SIT + 1] = {0};
         float best_score[LG_CPT_SIT + 1];
         for (int k = 0; k <= LG_CPT_SIT; k++) {
             best[k] = -1;
@@ -704,16 +742,23 @@ static verdict judge(const lg_cpt_desc *d, const observed *o, int country, match
                     continue;
                 if (!r && !(r = memo_match(d, o, memo, shape)))
                     break;
-                any = 1;
-                if (!enough(d, c, r, o)) {
-                    insufficient |= 1 << c->cls;
+                int covered = o->n - r->first;
+                int named = enough(d, c, r, o);
+                /* The country's own plan fits when it explains all that was heard
+                 * or names a class; a part that only fits is not enough to keep
+                 * the other plans out. */
+                any |= named || covered == o->n;
+                if (!named) {
+                    pending[c->cls] = covered > pending[c->cls] ? covered : pending[c->cls];
                     continue;
                 }
                 float score = r->err + FREQ_WEIGHT * r->ferr;
                 votes[c->cls]++;
+                cover[c->cls] = covered > cover[c->cls] ? covered : cover[c->cls];
                 if (score < best_score[c->cls] || (score == best_score[c->cls] && k < best[c->cls])) {
                     best[c->cls] = k;
                     best_score[c->cls] = score;
+                    best_first[c->cls] = r->first;
                 }
             }
         }
@@ -724,21 +769,28 @@ static verdict judge(const lg_cpt_desc *d, const observed *o, int country, match
             if (!votes[k])
                 continue;
             classes++;
-            /* Plans disagree on some cadences (250/250 is busy in Sweden,
-             * congestion in the US): without a country, most plans win. */
-            if (!cls || votes[k] > votes[cls] || (votes[k] == votes[cls] && best_score[k] < best_score[cls]))
+            /* The class that explains most of what was heard; then, as plans
+             * disagree on some cadences (250/250 is busy in Sweden, congestion
+             * in the US), without a country the class most plans give. */
+            if (!cls || cover[k] > cover[cls] ||
+                (cover[k] == cover[cls] &&
+                 (votes[k] > votes[cls] || (votes[k] == votes[cls] && best_score[k] < best_score[cls]))))
                 cls = k;
         }
         if (!cls)
             return v;
-        /* Another class could still be it: wait, unless the stream has
-         * ended. Several classes complete: only a country-less choice may vote. */
-        if ((insufficient & ~(1 << cls)) && !o->final)
-            return v;
+        /* Another class that explains as much could still be it: wait, unless
+         * the stream has ended. Several classes complete: only a country-less
+         * choice may vote. */
+        if (!o->final)
+            for (int k = 1; k <= LG_CPT_SIT; k++)
+                if (k != cls && pending[k] >= cover[cls])
+                    return v;
         if (classes > 1 && pass == 0)
             return v;
         v.cls = cls;
         v.cadence = best[cls];
+        v.first = best_first[cls];
         float conf = 1.0f - best_score[cls] / (2.0f * d->max_mean_error + FREQ_WEIGHT * d->max_freq_dev);
         if (classes > 1)
             conf *= (float)votes[cls] / (float)(votes[cls] + 1);
@@ -867,13 +919,16 @@ static void end_pattern(lg_cpt_state *st, int channel, int64_t at, lg_event_sink
     }
 }
 
-/* Whether a cadence of class `cls` fits what was heard. */
+/* Whether a cadence of class `cls` fits all that was heard since the class
+ * was named (the history then begins where its pattern began). */
 static int class_fits(const lg_cpt_desc *d, const observed *o, match_memo *memo, int cls)
 {
     uint64_t sets_left;
-    for (int shape = first_possible(d, memo, &sets_left); shape >= 0; shape = next_possible(d, shape, &sets_left))
-        if ((d->shape_classes[shape] >> cls) & 1 && memo_match(d, o, memo, shape))
+    for (int shape = first_possible(d, memo, &sets_left); shape >= 0; shape = next_possible(d, shape, &sets_left)) {
+        const match_result *r;
+        if ((d->shape_classes[shape] >> cls) & 1 && (r = memo_match(d, o, memo, shape)) && r->first == 0)
             return 1;
+    }
     return 0;
 }
 
@@ -935,7 +990,13 @@ static void evaluate(const lg_cpt_desc *d, lg_cpt_state *st, int64_t now, int fi
         if (v.cls) {
             st->value = v.cls;
             st->value_subtype = v.cadence;
-            st->value_start = o.seg[0].start;
+            st->value_start = o.seg[v.first].start;
+            /* What came before the pattern is not part of it (match_at). */
+            int drop = v.first < st->nhist ? v.first : st->nhist;
+            if (drop > 0) {
+                memmove(&st->hist[0], &st->hist[drop], sizeof(st->hist[0]) * (size_t)(st->nhist - drop));
+                st->nhist -= drop;
+            }
             emit(sink, channel, v.cls, LG_EVENT_BEGIN, st->value_start, -1, v.confidence, v.cadence);
         }
     }

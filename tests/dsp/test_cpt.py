@@ -399,3 +399,19 @@ def test_a_lane_all_off_still_counts_time_and_bad_channels_are_refused():
     # fr busy: 500 ms on, 500 off from 0: the pattern heard begins with what
     # is left of the burst under way at 3.005 s, on the channel's clock.
     assert [ev.value for ev in begins] == ["busy"] and 3.0 * FS <= begins[0].start <= 3.06 * FS
+
+
+@pytest.mark.parametrize("country,tone", [("us", "busy"), ("us", "congestion"), ("de", "busy"), ("fr", "congestion"),
+                                          ("jp", "busy")])
+def test_a_tone_after_a_greeting_is_heard(country, tone):
+    """A machine's greeting, a second's pause, then the exchange's tone (the far
+    end hung up): the words before must not keep the tone from being named."""
+    from pathlib import Path
+    from gateway.dsp.wav import open_wav
+    rng = np.random.default_rng(41)
+    # A recorded announcement whose vowels make tone-like segments (boards/sim/voices/README.md).
+    voice = Path(__file__).resolve().parents[2] / "boards" / "sim" / "voices" / "announcement-cannot-complete-en.wav"
+    greeting = np.concatenate(list(open_wav(voice).blocks(8000)))[:int(2.5 * FS)].astype(float)
+    plan = tone_plan.load_plan(country)
+    signal = np.concatenate([greeting, np.zeros(FS), synth(plan.tones[tone], 6, rng, start_phase=0.0)])
+    assert classify([line(signal, rng)], [country]) == [tone]
