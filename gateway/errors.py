@@ -63,3 +63,19 @@ class BoardError(LinkError):
         super().__init__(message)
         self.status = status
         self.detail = detail
+
+
+class ModemError(InputError):
+    """A voice modem answered with something we cannot use: a garbled or unknown line, an
+    unknown <DLE> code, a reply that breaks the command's format, ERROR to a command that must
+    work. Quotes what the modem sent (``line``, bytes) and names the command it answered."""
+
+    def __init__(self, message, *, line=None, command=None, source=None):
+        self.line = line
+        self.command = command
+        super().__init__(message, source=source, value=line)
+
+
+class ModemTimeoutError(ModemError):
+    """A voice modem did not answer in time (every wait on a modem has a timeout). Quotes the
+    last line the modem sent, if any, so that a modem stuck in another state shows it."""

@@ -33,6 +33,10 @@ the factory image and keys. QEMU loads these as a provisioning block into
 the board's RAM (boards/firmware/README.md); flash writes last until QEMU
 exits (they survive RESET) and are not written back to DIR.
 
+``linegate sim modem --listen pty [--number 201=busy] [--call "at=2s from=5551234"]
+[--country CC] [--script FILE]`` runs a simulated V.253 voice modem instead, on a
+pseudo-terminal, with a scripted line behind it (gateway/modem/sim_modem.py).
+
 Exit codes beyond the CLI's: 6 when ``--power-cut-after-writes N`` cut the power.
 
 ``linegate sim directory [--file F] [--json]`` checks and shows the simulated
@@ -73,8 +77,10 @@ def add_parser(subcommands) -> None:
     p = subcommands.add_parser("sim", help="run the native board firmware as a simulated board "
                                            "(linegate sim directory: the simulated network's directory)",
                                description=__doc__.split("\n\n")[1])
-    p.add_argument("kind", metavar="KIND", choices=sorted(KINDS) + sorted(TOOLS),
-                   help="board kind: " + ", ".join(sorted(KINDS)) + "; or " + ", ".join(sorted(TOOLS)))
+    p.add_argument("kind", metavar="KIND", choices=sorted(KINDS) + ["modem"] + sorted(TOOLS),
+                   help="board kind: " + ", ".join(sorted(KINDS)) + "; or modem, a simulated V.253 voice modem "
+                        "(--listen pty; its line: --number, --call, --country, --script); or "
+                        + ", ".join(sorted(TOOLS)))
     p.add_argument("--listen", metavar="URL",
                    help="tcp://HOST:PORT to serve the host link on (port 0: any free port), or pty for a pseudo-terminal "
                         "(its path is printed: listening on pty:/dev/pts/N)")
@@ -84,7 +90,13 @@ def add_parser(subcommands) -> None:
     p.add_argument("--power-cut-after-writes", type=int, metavar="N", help="die abruptly right after N flash page writes")
     p.add_argument("--fault", action="append", default=[], metavar="WHAT@UNIT[:FROM[-UNTIL]]",
                    help="a line condition, e.g. los@span1, ais@span0:2s-5s, offhook@port1:500ms (repeatable)")
-    p.add_argument("--script", metavar="FILE", help="line conditions, one a line (# comments)")
+    p.add_argument("--script", metavar="FILE", help="line conditions, one a line (# comments); for a modem, "
+                                                    "its line's script (gateway/modem/sim_line.py)")
+    p.add_argument("--number", action="append", default=[], metavar="N=BEHAVIOUR",
+                   help="modem: what dialling N does, e.g. 201=busy, '202=answer rings=2 audio=speech' (repeatable)")
+    p.add_argument("--call", action="append", default=[], metavar="OPTIONS",
+                   help="modem: an inbound call, e.g. 'at=2s from=5551234 name=\"JOHN DOE\"' (repeatable)")
+    p.add_argument("--country", metavar="CC", help="modem: the line's tone plan (default us)")
     p.add_argument("--virtual-clock", action="store_true",
                    help="board time advances only while the board waits for the host, without sleeping")
     p.add_argument("--target", choices=["native", "cortex-m"], default="native",
@@ -103,17 +115,22 @@ _make_factory = simulator.make_factory
 def run(args) -> int:
     if args.kind in TOOLS:
         board_options = [f"--{name.replace('_', '-')}" for name in ("listen", "state", "trust", "seed",
-                         "power_cut_after_writes", "script") if getattr(args, name) is not None]
+                         "power_cut_after_writes", "script", "country") if getattr(args, name) is not None]
         board_options += ["--fault"] * bool(args.fault) + ["--virtual-clock"] * args.virtual_clock
         board_options += ["--target"] * (args.target != "native")
+        board_options += ["--number"] * bool(args.number) + ["--call"] * bool(args.call)
         if board_options:
             raise UsageError(f"linegate sim {args.kind}: {', '.join(board_options)}: "
-                             f"a board's options, not {args.kind}'s")
+                             f"not options of {args.kind}")
         return importlib.import_module(TOOLS[args.kind]).run(args)
     if getattr(args, "file", None) is not None or getattr(args, "json", False):
         raise UsageError(f"--file and --json are options of linegate sim {' / '.join(TOOLS)}, not of a board")
     if args.listen is None:
         raise UsageError(f"linegate sim {args.kind}: --listen URL is required (tcp://HOST:PORT or pty)")
+    if args.kind == "modem":
+        return _run_modem(args)
+    if args.number or args.call or args.country:
+        raise UsageError("--number, --call and --country are for `linegate sim modem`")
     if not args.listen.startswith("tcp://") and args.listen != "pty":
         raise UsageError(f"--listen {args.listen}: want tcp://HOST:PORT or pty")
     if args.power_cut_after_writes is not None and args.power_cut_after_writes < 0:
@@ -142,6 +159,38 @@ def run(args) -> int:
         if args.virtual_clock:
             cmd += ["--virtual-clock"]
         return _serve(subprocess.Popen(cmd))
+
+
+def _run_modem(args) -> int:
+    """``linegate sim modem``: a simulated voice modem on a pty (gateway.modem.sim_modem)."""
+    import shlex
+    import time
+
+    from gateway.modem import sim_line, sim_modem
+
+    board_only = [name for name, given in (("--state", args.state), ("--trust", args.trust), ("--seed", args.seed),
+                                           ("--power-cut-after-writes", args.power_cut_after_writes),
+                                           ("--fault", args.fault), ("--virtual-clock", args.virtual_clock),
+                                           ("--target cortex-m", args.target == "cortex-m")) if given]
+    if board_only:
+        raise UsageError(f"{', '.join(board_only)}: for boards, not for `linegate sim modem`")
+    # Without numbers of its own, the line knows the default directory (201 busy, 202 answers ...).
+    script = sim_line.LineScript(numbers={} if args.number or args.script else dict(sim_line.DEFAULT_NUMBERS))
+    if args.country:
+        script = sim_line.parse_script(f"country {shlex.quote(args.country)}", source="--country", base=script)
+    for entry in args.number:
+        number, sep, behaviour = entry.partition("=")
+        if not sep:
+            raise UsageError(f"--number {entry!r}: want N=BEHAVIOUR, e.g. 201=busy")
+        script = sim_line.parse_script(f"number {number} {behaviour}", source=f"--number {entry}", base=script)
+    for call in args.call:
+        script = sim_line.parse_script(f"call {call}", source=f"--call {call}", base=script)
+    if args.script:
+        if not Path(args.script).is_file():
+            raise UsageError(f"--script {args.script}: no such file")
+        script = sim_line.parse_script(Path(args.script).read_text(), source=args.script, base=script)
+    line = sim_line.ScriptedLine(script, epoch=time.time(), on_event=sim_modem.log_to_stderr)
+    return sim_modem.serve(args.listen, line)
 
 
 def _serve(proc: subprocess.Popen) -> int:
