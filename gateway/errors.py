@@ -79,3 +79,30 @@ class ModemError(InputError):
 class ModemTimeoutError(ModemError):
     """A voice modem did not answer in time (every wait on a modem has a timeout). Quotes the
     last line the modem sent, if any, so that a modem stuck in another state shows it."""
+
+class CtiError(LinegateError):
+    """A CTI request failed. ``code`` is the wire's short kebab-case code
+    (gateway/cti/PROTOCOL.md, "Error codes"), ``message`` says what was wrong.
+    The service behind the socket raises it for refusals (``not-found``,
+    ``wrong-state``...); the client library raises it for an error reply."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class CtiRequestError(CtiError, ValueError):
+    """A request line that cannot be taken as it is: not UTF-8 or JSON, too
+    large, not a request, an unknown op, arguments that do not fit the op's
+    schema. Carries the request's id when it could be read (else None)."""
+
+    def __init__(self, code: str, message: str, *, request_id=None):
+        super().__init__(code, message)
+        self.request_id = request_id
+
+
+class CtiSocketError(LinkError):
+    """The CTI socket cannot be set up (in use by a live server, not a socket,
+    an owner or group that cannot be given), cannot be reached, closed, or
+    did not answer in time."""

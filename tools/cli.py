@@ -3,8 +3,12 @@
 Exit codes:
     0    success
     1    the command ran but some of its inputs failed (each named on stderr),
-         or the board or the link to it failed (unreachable, closed, no answer)
-    2    bad input or bad usage: a one-line message on stderr
+         or the board or the link to it failed (unreachable, closed, no answer),
+         or the CTI socket did (no server, closed, no reply) or its server
+         refused what was asked (its error code and message on stderr),
+         or `linegate cti call`'s call was never connected
+    2    bad input or bad usage: a one-line message on stderr (also a CTI
+         request its server could not take: bad-args, unknown-op, ...)
     3    the compiled DSP core (or the board simulator) is missing, stale or failed
     4    a signature does not verify, or the signing key is not trusted
     5    the input is sound but does not fit its target: a firmware image for
@@ -22,7 +26,8 @@ import os
 import sys
 
 import gateway
-from gateway.errors import IncompatibleError, InputError, LinkError, NativeError, SignatureError, UsageError
+from gateway.errors import (CtiError, CtiRequestError, IncompatibleError, InputError, LinkError, NativeError,
+                            SignatureError, UsageError)
 
 EXIT_OK = 0
 EXIT_PARTIAL_FAILURE = 1
@@ -51,7 +56,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     # Imported here so that `linegate --version` works even when a subcommand's
     # dependencies (the compiled core) cannot be loaded.
-    from gateway.tools import analyze, capture, config, flash, image, linetest, monitor, probe, sim, status
+    from gateway.tools import analyze, capture, config, cti, flash, image, linetest, monitor, probe, sim, status
 
     parser = _Parser(prog=PROG, description="Linegate telephony gateway: tools for technicians and operators.")
     parser.add_argument("--version", action="version", version=f"{PROG} {gateway.__version__}")
@@ -67,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     linetest.add_parser(subcommands)
     monitor.add_parser(subcommands)
     capture.add_parser(subcommands)
+    cti.add_parser(subcommands)
     return parser
 
 
@@ -88,6 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         _complain(str(exc))
         return EXIT_BAD_INPUT
+    except CtiRequestError as exc:  # the CTI server could not take the request (bad-args, unknown-op...)
+        _complain(str(exc))
+        return EXIT_BAD_INPUT
+    except CtiError as exc:  # the CTI server refused what was asked (not-found, wrong-state...)
+        _complain(str(exc))
+        return EXIT_PARTIAL_FAILURE
     except CommandLineError as exc:
         _complain(str(exc), prefixed=True)
         return EXIT_BAD_INPUT

@@ -37,11 +37,12 @@ def add_parser(subcommands) -> None:
 
 
 def add_timeout(parser) -> None:
-    parser.add_argument("--timeout", type=_seconds, default=2.0, metavar="SECONDS",
+    parser.add_argument("--timeout", type=seconds, default=2.0, metavar="SECONDS",
                         help="how long to wait for each reply of the board (default 2)")
 
 
-def _seconds(text: str) -> float:
+def seconds(text: str) -> float:
+    """argparse type: a number of seconds, more than 0 and at most 600."""
     import argparse
 
     try:
