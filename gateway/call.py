@@ -183,7 +183,8 @@ class CallModel:
         if channel.state is state:
             return
         previous, channel.state, channel.since = channel.state, state, now
-        self._emit("channel.state", now, channel=channel.id, state=state.value, previous=previous.value)
+        self._emit("channel.state", now, channel=channel.id, state=state.value, previous=previous.value,
+                   call=channel.call)
 
     def set_alarm(self, channel_id: str, alarm: str | None, now: float) -> None:
         """A channel's line alarm (``no-battery``, ``los``, ...) or None when it cleared."""
@@ -191,7 +192,7 @@ class CallModel:
         if channel.alarm == alarm:
             return
         channel.alarm = alarm
-        self._emit("channel.alarm", now, channel=channel.id, alarm=alarm, cleared=alarm is None)
+        self._emit("channel.alarm", now, channel=channel.id, alarms=[] if alarm is None else [alarm])
         if alarm is not None and channel.call is None:
             self.set_channel_state(channel_id, ChannelState.OUT_OF_SERVICE, now)
         elif alarm is None and channel.state is ChannelState.OUT_OF_SERVICE:

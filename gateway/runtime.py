@@ -15,6 +15,7 @@ so event times and call records read as dates.
 from __future__ import annotations
 
 import asyncio
+import enum
 import itertools
 import logging
 from collections import deque
@@ -48,6 +49,57 @@ def tone_cycle(country: str, tone: str):
     return player.generate(min(total, 8000 * 30))
 
 
+class ClearLine:
+    """An E1 timeslot without signalling: a permanent ("nailed-up") circuit. A call on it
+    is connected as soon as it is made and ends when either side says so; nothing is
+    dialled. Until E1 signalling (PRI, R2) exists, this is how its timeslots carry audio."""
+
+    def __init__(self):
+        self.state = _ClearState.IDLE
+        self.deadline = None
+
+    def originate(self, number, now, detect=(), no_answer=None, callerid=None):
+        if self.state is not _ClearState.IDLE:
+            raise UsageError(f"the timeslot is {self.state.value}")
+        self.state = _ClearState.CONNECTED
+        return [Detect(frozenset({"dtmf", "cpt"}) | frozenset(detect)), Signal("connected", {"how": "signalling"})]
+
+    def hangup(self, now, cause=16):
+        if self.state is _ClearState.IDLE:
+            return []
+        self.state = _ClearState.IDLE
+        return [StopMedia(), Detect(frozenset()), Signal("disconnected", {"cause": cause, "by": "local"}),
+                Signal("free", {})]
+
+    def answer(self, now):
+        raise UsageError("nothing to answer on a clear channel")
+
+    def port_event(self, code, value, now):
+        return []
+
+    def detected(self, kind, value, now, ended=False, reason=None):
+        if kind == "dtmf" and not ended and self.state is _ClearState.CONNECTED:
+            return [Signal("digits", {"digits": value})]
+        if kind in ("amd", "beep") and self.state is _ClearState.CONNECTED:
+            return [Signal("amd", {"result": value if kind == "amd" else None, "beep": kind == "beep",
+                                   "reason": reason})]
+        return []
+
+    def heard(self, voice, now):
+        return []
+
+    def digits_sent(self, now):
+        return []
+
+    def tick(self, now):
+        return []
+
+
+class _ClearState(enum.Enum):
+    IDLE = "idle"
+    CONNECTED = "connected"
+
+
 class OperationError(LinegateError):
     """A host operation that cannot be done; ``code`` is the CTI error code."""
 
@@ -60,9 +112,9 @@ class OperationError(LinegateError):
 class LineChannel:
     id: str
     group: str
-    kind: str                     # "fxo" or "fxs"
+    kind: str                     # "fxo", "fxs" or "e1"
     driver: BoardDriver
-    port: int
+    port: int                     # the port, or the span of an E1 timeslot
     law: str
     country: str
     stack: object
@@ -73,6 +125,7 @@ class LineChannel:
     transfer: asyncio.Future | None = None        # a hook-flash transfer under way
     extension: str = ""
     hold_tone: str = "ringback"
+    timeslot: int = 0             # E1: 1..15, 17..31; analog: 0 (PROTOCOL.md "Channels")
 
 
 @dataclass
@@ -111,9 +164,10 @@ class Gateway:
         driver = BoardDriver(spec.url, spec.name, self._on_board_event)
         await driver.open()
         kind = driver.kind.name
-        if kind not in ("fxo4", "fxs4"):
-            await driver.close()
-            raise UsageError(f"{spec.url}: a {kind} board has no analog ports (E1 signalling comes with its own stack)")
+        if kind == "e1x2":
+            await self._add_spans(driver, spec)
+            self.drivers.append(driver)
+            return driver
         port_kind = kind[:3]
         group = spec.group or port_kind
         for port in range(driver.identity.ports):
@@ -131,6 +185,19 @@ class Gateway:
             self.model.add_channel(channel.id, group, port_kind, self.wall())
         self.drivers.append(driver)
         return driver
+
+    async def _add_spans(self, driver: BoardDriver, spec: BoardSpec) -> None:
+        """An E1 board's 30 bearer timeslots per span, as clear channels (E1 signalling,
+        PRI and R2, will give them calls of their own)."""
+        group = spec.group or "e1"
+        for span in range(driver.identity.spans):
+            await driver.request(p.ConfigureSpan(span, p.Framing.CCS, True, p.LineCoding.HDB3, span + 1,
+                                                 p.Law.ALAW if spec.law == "alaw" else p.Law.ULAW))
+            for ts in [*range(1, 16), *range(17, 32)]:
+                channel = LineChannel(f"{spec.name}/{span}.{ts}", group, "e1", driver, span, spec.law, spec.country,
+                                      ClearLine(), timeslot=ts)
+                self.channels[channel.id] = channel
+                self.model.add_channel(channel.id, group, "e1", self.wall())
 
     def start_engine(self) -> None:
         channels = list(self.channels.values())
@@ -189,7 +256,7 @@ class Gateway:
                     self._apply(channel, channel.stack.port_event(message.event, message.value, at), at)
         rx = {}
         for channel in self._by_index:
-            block = channel.driver.take_audio(channel.port, 0)
+            block = channel.driver.take_audio(channel.port, channel.timeslot)
             if block is not None:
                 rx[channel.index] = block
         result = self.engine.tick(rx)
@@ -209,7 +276,7 @@ class Gateway:
                 self._collect_timer(channel, now)
         for index, block in result.tx.items():
             channel = self._by_index[index]
-            channel.driver.queue_audio(channel.port, 0, channel.law, block)
+            channel.driver.queue_audio(channel.port, channel.timeslot, channel.law, block)
         for driver in self.drivers:
             await driver.flush_audio()
         self._publish()
@@ -426,7 +493,7 @@ class Gateway:
             raise OperationError("bad-args", f"to: {to!r} is not a dialable number (digits, * # A-D)")
         channel = self.channel_for(group, channel_id)
         now = self.clock.now()
-        if channel.kind == "fxo":
+        if channel.kind in ("fxo", "e1"):
             try:
                 actions = channel.stack.originate(to, now, detect=detect, no_answer=timeout)
             except UsageError as exc:

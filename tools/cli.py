@@ -56,7 +56,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     # Imported here so that `linegate --version` works even when a subcommand's
     # dependencies (the compiled core) cannot be loaded.
-    from gateway.tools import analyze, capture, config, cti, flash, image, linetest, monitor, probe, sim, status
+    from gateway.tools import analyze, capture, config, cti, demo, flash, image, linetest, monitor, probe, serve, sim, status
 
     parser = _Parser(prog=PROG, description="Linegate telephony gateway: tools for technicians and operators.")
     parser.add_argument("--version", action="version", version=f"{PROG} {gateway.__version__}")
@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_parser(subcommands)
     capture.add_parser(subcommands)
     cti.add_parser(subcommands)
+    serve.add_parser(subcommands)
+    demo.add_parser(subcommands)
     return parser
 
 

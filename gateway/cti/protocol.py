@@ -684,6 +684,7 @@ register_op("call.make", {
     "to": string("the number to call", required=True, **_NUMBER),
     "from": string("the calling number to present", **_NUMBER),
     "group": string("the channel group to take an idle channel from", **_NAME),
+    "channel": ident("a particular idle channel (channels.list) instead of any of the group"),
     "detect": list_of(string(choices=DETECTORS), "detectors to run on the call", max_length=len(DETECTORS),
                       unique=True),
     "timeout": number("seconds to wait for an answer before giving up (cause 19)", minimum=1, maximum=600),
@@ -738,14 +739,20 @@ _CALL_FIELDS = {"call": "the call's id", "channel": "the channel's id"}
 register_event("call.offered", {**_CALL_FIELDS, "ani": "the calling number, or null",
                                 "dnis": "the called number, or null", "name": "the caller's name, or null"},
                doc="An inbound call rings on a channel.")
-register_event("call.dialing", {**_CALL_FIELDS, "to": "the number being dialled"},
+register_event("call.dialing", {**_CALL_FIELDS, "to": "the number being dialled",
+                                "from": "the calling number presented, or \"\""},
                doc="An outbound call has seized a channel and dials.")
+register_event("call.proceeding", dict(_CALL_FIELDS),
+               doc="The number has been dialled; the call waits for the far end.")
 register_event("call.progress", {**_CALL_FIELDS, "tone": "the call-progress class the detector heard: dial, "
                                  "ringback, busy, congestion, sit-ic, sit-vc, sit-ro, sit-nc, sit-itu, fax_cng, "
                                  "fax_ced, modem"},
                doc="A call-progress tone was recognised.")
 register_event("call.alerting", dict(_CALL_FIELDS), doc="The far end rings.")
-register_event("call.connected", dict(_CALL_FIELDS), doc="The call is answered.")
+register_event("call.connected", {**_CALL_FIELDS, "answered_by": "how the answer was known: polarity (a reversal), "
+                                  "cpt (voice or a fax/modem tone after ringing), phone (an FXS phone went "
+                                  "off-hook), local (we answered), signalling"},
+               doc="The call is answered.")
 register_event("call.amd", {**_CALL_FIELDS, "result": '"human", "machine" or "notsure"',
                             "beep": "true when a greeting's end-of-message beep was heard"},
                doc="The answering-machine detector decided (and again when a beep follows).")
@@ -755,12 +762,30 @@ register_event("call.held", dict(_CALL_FIELDS), doc="The call is on hold.")
 register_event("call.retrieved", dict(_CALL_FIELDS), doc="The call is back from hold.")
 register_event("call.disconnected", {**_CALL_FIELDS, "cause": "the Q.850 cause (16 normal clearing, 17 busy, "
                                      "19 no answer, 1 unallocated number, ...)",
-                                     "by": '"local" (a host application or the gateway ended it) or "remote" '
-                                           "(the far end or the network)"},
+                                     "by": '"local" (a host application or the gateway ended it), "remote" '
+                                           '(the far end) or "network" (the exchange: congestion, SIT, no dial tone)',
+                                     "reason": "what showed it: busy, sit-ic, no-dialtone, no-answer, loop-drop, "
+                                               "polarity-reversal, busy-tone, transferred, caller-gave-up, ... or null"},
                doc="The call has ended; its id is not used again.")
-register_event("channel.state", {"channel": "the channel's id", "state": "the channel's new state",
+register_event("channel.state", {"channel": "the channel's id", "state": "the channel's new state: idle, "
+                                 "dialing, proceeding, alerting, offered, connected, held, clearing, "
+                                 "out-of-service, blocked", "previous": "the state before",
                                  "call": "the call on it, or null"},
                doc="A channel changed state.")
 register_event("channel.alarm", {"channel": "the channel's id", "alarms": "the alarms now raised "
                                  "(los, ais, lof, rai, no-battery, ...); [] when cleared"},
                doc="A channel's line raised or cleared alarms.")
+register_event("call.played", {**_CALL_FIELDS, "reason": "done, digit (barge-in), hangup or stopped"},
+               doc="A call.play has ended.")
+register_event("call.recorded", {**_CALL_FIELDS, "file": "the WAV file written", "seconds": "its length",
+                                 "reason": "max, silence, digit or hangup"},
+               doc="A call.record has ended.")
+register_event("call.collected", {**_CALL_FIELDS, "digits": "the keys collected",
+                                  "reason": "max, terminator, timeout or hangup"},
+               doc="A call.collect has ended.")
+register_event("call.transferring", {**_CALL_FIELDS, "to": "the number the exchange is asked to transfer to"},
+               doc="A blind transfer by hook flash has begun on an analog line.")
+register_event("call.transferred", {**_CALL_FIELDS, "to_call": "the call it is now connected with"},
+               doc="The call was bridged with another of the gateway's calls (a transfer); the host is out of it.")
+register_event("call.flash", {**_CALL_FIELDS, "ms": "the hook flash's length"},
+               doc="The phone on an FXS port flashed its hook during a call.")

@@ -87,7 +87,7 @@ def test_an_unknown_op_suggests_a_close_name():
     ({"to": 5550100}, "call.make: args.to: expected a string, got 5550100"),
     ({"to": "555 0100"}, 'args.to: "555 0100" is not a phone number: digits, * # A-D, a leading +'),
     ({"to": "1" * 65}, "args.to: 65 characters; at most 64"),
-    ({"to": "1", "tto": "2"}, "args.tto: unknown argument; call.make takes to, from, group, detect, timeout"),
+    ({"to": "1", "tto": "2"}, "args.tto: unknown argument; call.make takes to, from, group, channel, detect, timeout"),
     ({"to": "1", "detect": "amd"}, 'args.detect: expected a list, got "amd"'),
     ({"to": "1", "detect": ["amd", "fax"]}, 'args.detect[1]: "fax" is not one of "dtmf", "modem", "cpt", "amd"'),
     ({"to": "1", "detect": ["amd", "amd"]}, 'args.detect[1]: "amd" is there already'),

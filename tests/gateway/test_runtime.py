@@ -119,3 +119,27 @@ def test_fxo_without_dial_tone_fails_with_cause_34(board):
     call, seen = asyncio.run(scenario())
     disc = [e for e in seen if e["event"] == "call.disconnected"][0]
     assert disc["cause"] == 34 and disc["reason"] == "no-dialtone" and disc["call"] == call
+
+
+def test_e1_clear_channel_carries_audio_both_ways(board):
+    url = board("e1x2")          # the built-in line model loops every span back
+
+    async def scenario():
+        gateway = Gateway(RealClock(), country="de")
+        await gateway.add_board(BoardSpec(url, "e1a"))
+        gateway.start_engine()
+        assert len([c for c in gateway.channels if c.startswith("e1a/")]) == 60
+        seen = collector(gateway)
+        call = gateway.make_call("1", group="e1")
+        task = asyncio.get_running_loop().create_task(running(gateway, 5.0, until=lambda: len(
+            [e for e in seen if e["event"] == "call.digits"]) >= 4))
+        await asyncio.sleep(0.1)
+        await gateway.send_dtmf(call, "1234", duration_ms=80, gap_ms=80)
+        await task
+        gateway.hangup(call)
+        await gateway.close()
+        return call, seen
+
+    call, seen = asyncio.run(scenario())
+    assert "".join(e["digits"] for e in seen if e["event"] == "call.digits" and e["call"] == call) == "1234"
+    assert [e["event"] for e in seen if e.get("call") == call][:2] == ["call.dialing", "call.connected"]
