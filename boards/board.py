@@ -91,6 +91,14 @@ class Board:
         expected = p.SpanConfig if what == p.ConfigWhat.SPAN else p.PortConfig
         return await self.ask(p.ConfigGet(p.ConfigWhat(what), index), expected)
 
+    async def advance(self, until_ms: int, timeout: float | None = None) -> int:
+        """Run a simulated board's virtual clock up to ``until_ms`` (SIM_ADVANCE, PROTOCOL.md
+        "Host-granted time") and return its clock then (SIM_CLOCK). All the board sent for times up
+        to there has arrived when this returns: its events and AUDIO wait in the link's queue
+        (``link.receive``). BoardError when the board has no virtual time: UNSUPPORTED (real time)
+        or BAD_REQUEST naming ``type`` (firmware that predates SIM_ADVANCE)."""
+        return (await self.ask(p.SimAdvance(until_ms), p.SimClock, timeout)).now_ms
+
     async def restart(self, timeout: float = RESTART_TIMEOUT) -> p.Identity:
         """RESET, then wait until the board answers IDENTIFY again (reconnecting when the restart
         dropped the link); its new identity. LinkError if it does not come back within ``timeout``."""

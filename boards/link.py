@@ -94,6 +94,13 @@ class Link:
                 self._enqueue(frame)
         return self._queue.popleft()
 
+    def drain(self) -> list[Frame]:
+        """Every frame queued for ``receive`` (in order), taken at once without reading the link:
+        after ``Board.advance`` these are all the board sent up to the time granted."""
+        frames = list(self._queue)
+        self._queue.clear()
+        return frames
+
     async def request(self, message: Message, timeout: float = DEFAULT_TIMEOUT) -> Message:
         """Send a request and return its reply (the expected type, or RESULT). LinkError when
         no reply comes within ``timeout`` or the board answers with a type that does not fit."""

@@ -98,6 +98,7 @@ class MessageType(enum.IntEnum):
     BL_SLOT_INFO = 0x25
     BL_KEYS = 0x26
     LOG = 0x30
+    SIM_ADVANCE = 0x40
     RESULT = 0x80
     IDENTITY = 0x81
     STATUS_REPORT = 0x87
@@ -106,6 +107,7 @@ class MessageType(enum.IntEnum):
     BL_DATA = 0xA2
     SLOT_INFO = 0xA5
     TRUSTED_KEYS = 0xA6
+    SIM_CLOCK = 0xC0
 
 
 BoardCode = enum.IntEnum("BoardCode", {k.name.upper(): k.code for k in KINDS})
@@ -520,6 +522,8 @@ hdlc_format = Struct("span" / Int8ul, "frame" / GreedyBytes)
 audio_format = Struct("unit" / Int8ul, "channel" / Int8ul, "law" / Int8ul, "time" / Int32ul,
                       "samples" / Bytes(AUDIO_SAMPLES))
 log_format = Struct("level" / Int8ul, "text" / GreedyBytes)
+sim_advance_format = Struct("until_ms" / Int32ul)
+sim_clock_format = Struct("now_ms" / Int32ul)
 
 # The whole frame, as the document draws it. The codec below checks headers by
 # hand (see the module docstring); tests build and parse with this to hold it to it.
@@ -933,6 +937,20 @@ class Log(Message):
     text: str
 
 
+@_message(MessageType.SIM_ADVANCE, sim_advance_format)
+@dataclass(frozen=True, slots=True)
+class SimAdvance(Message):
+    """Simulator only (PROTOCOL.md, "Host-granted time"): run the board's virtual clock up to until_ms."""
+
+    until_ms: int
+
+
+@_message(MessageType.SIM_CLOCK, sim_clock_format)
+@dataclass(frozen=True, slots=True)
+class SimClock(Message):
+    now_ms: int  # the board's clock once it has run to the grant
+
+
 MESSAGES: tuple[type[Message], ...] = tuple(_BY_TYPE[t] for t in sorted(_BY_TYPE))
 
 # The reply a request expects besides RESULT (every request may get RESULT BAD_REQUEST); CONFIG_GET's
@@ -941,7 +959,7 @@ REPLY_TO: dict[type[Message], type[Message] | tuple[type[Message], ...]] = {
     ConfigGet: (SpanConfig, PortConfig),
     Identify: Identity, Reset: Result, ConfigureSpan: Result, ConfigurePort: Result, PortCommand: Result,
     Tone: Result, Status: StatusReport, BlErase: Result, BlWrite: Result, BlRead: BlData, BlSetPending: Result,
-    BlConfirm: Result, BlSlotInfo: SlotInfo, BlKeys: TrustedKeys,
+    BlConfirm: Result, BlSlotInfo: SlotInfo, BlKeys: TrustedKeys, SimAdvance: SimClock,
 }
 
 
@@ -969,30 +987,42 @@ def encode_frame(message: Message, seq: int) -> bytes:
     """The bytes of one frame carrying ``message``. UsageError for a value out of range."""
     if not isinstance(message, Message):
         raise UsageError(f"not a board protocol message: {message!r}")
+    return encode_payload_frame(message.TYPE, seq, message.payload(), message.NAME)
+
+
+def encode_payload_frame(type_code: int, seq: int, payload: bytes, name: str = "frame") -> bytes:
+    """One frame of any type around a payload laid out already (the simulator's line side,
+    boards/sim/LINESIDE.md, shares the frame with its own types). UsageError for a seq or a
+    payload the frame cannot carry."""
     if not isinstance(seq, int) or not 0 <= seq <= 0xFFFF:
         raise UsageError(f"seq = {seq!r}: outside 0..65535")
-    payload = message.payload()
     if len(payload) > MAX_PAYLOAD:
-        raise UsageError(f"{message.NAME}: payload of {len(payload)} bytes, over the {MAX_PAYLOAD} a frame carries")
-    head = _HEADER.pack(SYNC, VERSION, message.TYPE, seq, len(payload))
+        raise UsageError(f"{name}: payload of {len(payload)} bytes, over the {MAX_PAYLOAD} a frame carries")
+    head = _HEADER.pack(SYNC, VERSION, type_code, seq, len(payload))
     crc = zlib.crc32(payload, zlib.crc32(head[2:]))
     return head + payload + _CRC.pack(crc)
 
 
-def _decode_body(buf, start: int, length: int, base: int) -> Frame:
-    """The frame at ``buf[start:]``, whose version, length and CRC are already checked; FrameError
-    for an unknown type or a payload that does not fit it. ``base`` is the stream offset of buf[0]."""
-    kind = buf[start + 3]
-    cls = _BY_TYPE.get(kind)
+def decode_message(type_code: int, payload: bytes, at: int):
+    """The board protocol's message of this type in ``payload`` (``at``: its stream offset);
+    FrameError for an unknown type or a payload that does not fit it."""
+    cls = _BY_TYPE.get(type_code)
     if cls is None:
-        raise FrameError("type", kind, base + start + 3, "not a message type of protocol version 1")
+        raise FrameError("type", type_code, at - HEADER_SIZE + 3, "not a message type of protocol version 1")
+    return cls.decode_payload(payload, at)
+
+
+def _decode_body(buf, start: int, length: int, base: int, decode=decode_message) -> Frame:
+    """The frame at ``buf[start:]``, whose version, length and CRC are already checked, its
+    payload given to ``decode``. ``base`` is the stream offset of buf[0]."""
     payload = bytes(buf[start + HEADER_SIZE:start + HEADER_SIZE + length])
-    message = cls.decode_payload(payload, base + start + HEADER_SIZE)
+    message = decode(buf[start + 3], payload, base + start + HEADER_SIZE)
     return Frame(buf[start + 4] | buf[start + 5] << 8, message, base + start)
 
 
-def decode_frame(data: bytes, offset: int = 0) -> Frame:
-    """The one frame that is exactly ``data``; FrameError for anything else (offsets from ``offset``)."""
+def decode_frame(data: bytes, offset: int = 0, decode=decode_message) -> Frame:
+    """The one frame that is exactly ``data``; FrameError for anything else (offsets from ``offset``).
+    ``decode(type, payload, at)`` makes the message (another message set than this protocol's)."""
     data = bytes(data)
     n = len(data)
     if n < HEADER_SIZE + CRC_SIZE:
@@ -1011,7 +1041,7 @@ def decode_frame(data: bytes, offset: int = 0) -> Frame:
     expected = zlib.crc32(memoryview(data)[2:HEADER_SIZE + length])
     if crc != expected:
         raise FrameError("crc", crc, offset + HEADER_SIZE + length, f"the bytes give 0x{expected:08x}")
-    return _decode_body(data, 0, length, offset)
+    return _decode_body(data, 0, length, offset, decode)
 
 
 ERROR_KINDS = ("version", "length", "crc", "type", "payload", "timeout")
@@ -1029,9 +1059,14 @@ class FrameReader:
     ``abandon()`` is for the link to call when the line has been quiet for the
     idle gap of PROTOCOL.md with part of a frame held: a false sync in noise
     must not hold the frames after it until 1292 more bytes come.
+
+    ``decode(type, payload, at)`` makes a frame's message (default: this
+    protocol's ``decode_message``; the simulator's line side has its own).
     """
 
-    def __init__(self, *, on_error: Callable[[FrameError], None] | None = None, keep_errors: int = 16):
+    def __init__(self, *, on_error: Callable[[FrameError], None] | None = None, keep_errors: int = 16,
+                 decode: Callable = decode_message):
+        self._decode = decode
         self._buf = bytearray()
         self._base = 0  # stream offset of _buf[0]
         self.on_error = on_error
@@ -1115,7 +1150,7 @@ class FrameReader:
                 pos += 1
                 continue
             try:
-                out.append(_decode_body(buf, pos, length, base))
+                out.append(_decode_body(buf, pos, length, base, self._decode))
                 self.frames += 1
             except FrameError as exc:  # intact but unusable: skip the whole frame
                 self._reject(exc)

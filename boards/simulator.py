@@ -5,6 +5,13 @@ start boards through here, so a board made by either is made the same way: a
 new state directory gets a factory key pair and factory firmware 1.0.0 signed
 with it (IMAGE.md, "The native target"), and the executable provisions the
 flash from them. The process prints ``listening on tcp://HOST:PORT`` once ready.
+
+``network`` puts the simulated telephone network at that URL behind the board's
+lines (``--network``, boards/sim/LINESIDE.md: the board says HELLO before it
+listens, so a board the network refuses does not start); ``clock`` is ``real``,
+``virtual`` (``--virtual-clock``: time passes while the board waits for its host)
+or ``granted`` (``--virtual-clock --hold-clock``: time stands until the host
+grants some with SIM_ADVANCE, PROTOCOL.md "Host-granted time").
 """
 
 from __future__ import annotations
@@ -16,11 +23,12 @@ from pathlib import Path
 from gateway.boards import image as images
 from gateway.boards.kinds import kind_by_name
 from gateway.boards.protocol import Version
-from gateway.errors import LinkError, NativeError
+from gateway.errors import LinkError, NativeError, UsageError
 
 FACTORY_VERSION = Version(1, 0, 0)
 EXECUTABLE = "linegate-fw-native"
 START_TIMEOUT = 10.0
+CLOCKS = {"real": [], "virtual": ["--virtual-clock"], "granted": ["--virtual-clock", "--hold-clock"]}
 
 
 def executable() -> Path:
@@ -46,10 +54,14 @@ def make_factory(state: Path, kind: str) -> tuple[Path, Path]:
 
 
 def command(kind: str, state: Path, listen: str, trust: list | tuple = (), seed: int | None = None,
-            power_cut_after_writes: int | None = None) -> list[str]:
+            power_cut_after_writes: int | None = None, network: str | None = None, clock: str = "real") -> list[str]:
     """The executable's command line; provisions a new board (factory key and image) when ``state``
     holds none yet."""
-    cmd = [str(executable()), "--kind", kind, "--state", str(state), "--listen", listen]
+    if clock not in CLOCKS:
+        raise UsageError(f"clock {clock!r}: one of {', '.join(CLOCKS)}")
+    cmd = [str(executable()), "--kind", kind, "--state", str(state), "--listen", listen, *CLOCKS[clock]]
+    if network is not None:
+        cmd += ["--network", network]
     for key in trust:
         cmd += ["--trust", str(key)]
     if not (state / "flash.bin").exists():
@@ -63,14 +75,16 @@ def command(kind: str, state: Path, listen: str, trust: list | tuple = (), seed:
 
 
 def start(kind: str, state: Path, trust: list | tuple = (), seed: int | None = None,
-          line: list | tuple = ()) -> tuple[subprocess.Popen, str]:
+          line: list | tuple = (), network: str | None = None, clock: str = "real") -> tuple[subprocess.Popen, str]:
     """Start a simulated board listening on a free loopback port: (process, ``tcp://`` URL);
     ``line``: more options of the simulator for its line model (e.g. ``["--fault", "los@span1"]``).
-    LinkError (with what the executable said) when it does not come up."""
+    LinkError (with what the executable said) when it does not come up. Blocks until the board
+    listens; with a ``network`` served by this thread's event loop, call it from another thread
+    (``asyncio.to_thread``): the board says HELLO first."""
     # stderr to a file, not a pipe: nobody reads a pipe while the board runs, and a full one would stall it.
+    cmd = [*command(kind, state, "tcp://127.0.0.1:0", trust, seed, network=network, clock=clock), *line]
     with open(state / "simulator.log", "ab") as log:
-        proc = subprocess.Popen([*command(kind, state, "tcp://127.0.0.1:0", trust, seed), *line], stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=log, text=True)
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, text=True)
     # The first line says where it listens; a failed start closes stdout at once, so this does not hang.
     line = proc.stdout.readline()
     if not line.startswith("listening on tcp://"):

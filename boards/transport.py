@@ -3,7 +3,8 @@
     serial:///dev/ttyUSB0?baud=921600   a serial port (pyserial); any tty path, a pty's too
     pty:/dev/pts/7                      a simulated board on a pseudo-terminal (raw mode, no baud)
     tcp://127.0.0.1:7001                a board, or the simulator, listening on TCP
-    sim://fxo4?seed=1[&trust=KEY.pub]   a new simulated board, started for this link and ended with it
+    sim://fxo4?seed=1[&trust=KEY.pub][&network=URL][&clock=real|virtual|granted]
+                                        a new simulated board, started for this link and ended with it
     spy+URL                             the same link, every frame logged in hex and decoded
 
 ``sim://`` starts the native firmware (gateway.boards.simulator) on a
@@ -11,6 +12,10 @@ temporary state directory, provisioned with factory firmware 1.0.0 and
 trusting a key generated for it (and ``trust=KEY.pub`` if given, so that
 images signed with that key can be flashed), and talks to it over loopback
 TCP. Closing the transport ends the process and removes the directory.
+``network=URL`` puts the simulated telephone network served at URL
+(``unix:PATH`` or ``tcp://127.0.0.1:PORT``, boards/sim/LINESIDE.md) behind its
+lines; ``clock`` is the simulator's (gateway.boards.simulator.CLOCKS: ``granted``
+is virtual time that only SIM_ADVANCE moves).
 
 Transports are async and move bytes only; frames are the codec's
 (gateway.boards.protocol). Every read has a timeout. A failure of the link is
@@ -43,7 +48,8 @@ _FORMS = {
     "serial": "serial:///dev/ttyUSB0?baud=921600",
     "pty": "pty:/dev/pts/N",
     "tcp": "tcp://HOST:PORT",
-    "sim": "sim://KIND?seed=N&trust=KEY.pub (KIND: e1x2, fxo4, fxs4; both options optional)",
+    "sim": "sim://KIND?seed=N&trust=KEY.pub&network=URL&clock=real|virtual|granted (KIND: e1x2, fxo4, fxs4; "
+           "every option optional)",
 }
 
 
@@ -109,6 +115,20 @@ def _seed(text: str) -> int:
     return int(text)
 
 
+def _network(text: str) -> str:
+    if not (text.startswith("unix:") and len(text) > 5 or text.startswith("tcp://")):
+        raise ValueError("the simulated network's URL: unix:PATH or tcp://127.0.0.1:PORT")
+    return text
+
+
+def _clock(text: str) -> str:
+    from gateway.boards.simulator import CLOCKS
+
+    if text not in CLOCKS:
+        raise ValueError(", ".join(CLOCKS))
+    return text
+
+
 def _trust(text: str) -> str:
     if not text:
         raise ValueError("names a public key file (KEY.pub from `linegate image keygen`)")
@@ -148,14 +168,15 @@ def parse_url(url: str) -> tuple[str, dict]:
     if scheme == "sim":
         from gateway.boards.kinds import kind_by_name
 
-        options = _options(url, parts.query, {"seed": _seed, "trust": _trust})
+        options = _options(url, parts.query, {"seed": _seed, "trust": _trust, "network": _network, "clock": _clock})
         if parts.path not in ("", "/") or not parts.netloc:
             raise UsageError(f"{url}: names a board kind and nothing else; form: {_FORMS['sim']}")
         try:
             kind = kind_by_name(parts.netloc).name
         except UsageError as exc:
             raise UsageError(f"{url}: {exc}; form: {_FORMS['sim']}") from None
-        return "sim", {"kind": kind, "seed": options.get("seed", 0), "trust": options.get("trust")}
+        return "sim", {"kind": kind, "seed": options.get("seed", 0), "trust": options.get("trust"),
+                       "network": options.get("network"), "clock": options.get("clock", "real")}
     if scheme == "serial":
         if parts.netloc:
             raise UsageError(f"{url}: the device path goes after three slashes; form: {_FORMS['serial']}")
@@ -183,7 +204,8 @@ async def open_transport(url: str, *, timeout: float = DEFAULT_OPEN_TIMEOUT,
     if scheme == "tcp":
         return await TcpTransport.open(url, params["host"], params["port"], timeout)
     if scheme == "sim":
-        return await SimTransport.open(url, params["kind"], params["seed"], params["trust"], timeout)
+        return await SimTransport.open(url, params["kind"], params["seed"], params["trust"], timeout,
+                                       network=params["network"], clock=params["clock"])
     return FdTransport.open(url, params["path"], params.get("baud"))
 
 
@@ -337,7 +359,8 @@ class SimTransport(Transport):
         self.key_path = key_path  # the private key the board trusts (generated for it)
 
     @classmethod
-    async def open(cls, url: str, kind: str, seed: int, trust: str | None, timeout: float) -> "SimTransport":
+    async def open(cls, url: str, kind: str, seed: int, trust: str | None, timeout: float, *,
+                   network: str | None = None, clock: str = "real") -> "SimTransport":
         import tempfile
         from pathlib import Path
 
@@ -357,7 +380,10 @@ class SimTransport(Transport):
             state.mkdir()
             key_path = Path(scratch.name) / "trust.key"
             images.write_keypair(key_path)
-            proc, tcp_url = simulator.start(kind, state, [f"{key_path}.pub", *trusted], seed)
+            # In a thread: the board says HELLO to its network before it listens, and that network
+            # may be served by this very event loop.
+            proc, tcp_url = await asyncio.to_thread(simulator.start, kind, state, [f"{key_path}.pub", *trusted],
+                                                    seed, network=network, clock=clock)
             try:
                 _, params = parse_url(tcp_url)
                 inner = await TcpTransport.open(tcp_url, params["host"], params["port"], timeout)

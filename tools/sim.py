@@ -21,7 +21,14 @@ back. ``--fault WHAT@UNIT[:FROM[-UNTIL]]`` (repeatable) and ``--script FILE``
 ``--fault los@span1`` (span 1 unplugged from the start), ``--fault ais@span0:2s-5s``,
 ``--fault offhook@port1:500ms-3s`` (the phone on FXS port 1 is picked up).
 ``--virtual-clock`` runs the board on a clock that advances only while it waits
-for the host (as fast as the host takes its output).
+for the host (as fast as the host takes its output), or, once a host has sent
+SIM_ADVANCE, only up to the time the host granted (PROTOCOL.md, "Host-granted
+time"); ``--hold-clock`` holds it at 0 from boot until the first grant.
+
+``--network URL`` (``unix:PATH`` or ``tcp://127.0.0.1:PORT``) puts the simulated
+telephone network served there behind the board's lines instead of the built-in
+exchange, phones and loops (boards/sim/LINESIDE.md; conditions from ``--fault``
+and ``--script`` still apply on top).
 
 ``--target cortex-m`` runs the same firmware sources cross-built for a
 Cortex-M3 under ``qemu-system-arm -M mps2-an385`` instead (built first when
@@ -99,6 +106,10 @@ def add_parser(subcommands) -> None:
     p.add_argument("--country", metavar="CC", help="modem: the line's tone plan (default us)")
     p.add_argument("--virtual-clock", action="store_true",
                    help="board time advances only while the board waits for the host, without sleeping")
+    p.add_argument("--hold-clock", action="store_true",
+                   help="with --virtual-clock: time stands at 0 until a host grants some (SIM_ADVANCE)")
+    p.add_argument("--network", metavar="URL",
+                   help="the simulated telephone network behind the lines: unix:PATH or tcp://127.0.0.1:PORT")
     p.add_argument("--target", choices=["native", "cortex-m"], default="native",
                    help="native: the firmware as a process (default); cortex-m: cross-built, under qemu-system-arm")
     for tool in TOOLS.values():
@@ -156,8 +167,14 @@ def run(args) -> int:
             if not Path(args.script).is_file():
                 raise UsageError(f"--script {args.script}: no such file")
             cmd += ["--script", args.script]
+        if args.hold_clock and not args.virtual_clock:
+            raise UsageError("--hold-clock holds a virtual clock: give --virtual-clock too")
         if args.virtual_clock:
-            cmd += ["--virtual-clock"]
+            cmd += ["--virtual-clock"] + (["--hold-clock"] if args.hold_clock else [])
+        if args.network:
+            if not (args.network.startswith("unix:") or args.network.startswith("tcp://")):
+                raise UsageError(f"--network {args.network}: want unix:PATH or tcp://127.0.0.1:PORT")
+            cmd += ["--network", args.network]
         return _serve(subprocess.Popen(cmd))
 
 
@@ -284,8 +301,8 @@ def provision_block(kind: str, hw_revision: int, serial: str, keys: list[bytes],
 def _run_cortex_m(args) -> int:
     if args.power_cut_after_writes is not None:
         raise UsageError("--power-cut-after-writes: the native target only (the power cut is a model of the simulator)")
-    if args.fault or args.script or args.virtual_clock:
-        raise UsageError("--fault, --script and --virtual-clock: the native target only (its line models)")
+    if args.fault or args.script or args.virtual_clock or args.network:
+        raise UsageError("--fault, --script, --virtual-clock and --network: the native target only (its line models)")
     builder = _firmware_builder()
     if shutil.which(QEMU) is None:
         raise NativeError(f"--target cortex-m needs {QEMU}, which was not found: {builder.CORTEX_M_APT}")

@@ -36,7 +36,7 @@ CORE = [
     "line.c",
 ]
 VENDOR = ["vendor/monocypher/monocypher.c", "vendor/sha2_glue_256.c", "vendor/sha2_glue_512.c"]
-TARGET = ["target/native/main.c", "../sim/line_model.c", "../sim/line_script.c"]
+TARGET = ["target/native/main.c", "../sim/line_model.c", "../sim/line_script.c", "../sim/network_link.c"]
 WARNINGS = ["-Wall", "-Wextra", "-Wno-unused-parameter"]
 
 # The Cortex-M target: the same CORE and VENDOR, its own start-up and HAL.

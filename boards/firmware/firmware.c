@@ -257,6 +257,26 @@ static void bl_keys(struct lg_fw *fw, uint16_t seq)
     send(fw, LG_MSG_TRUSTED_KEYS, seq, 1 + 32 * (size_t)t->count);
 }
 
+/* SIM_ADVANCE (PROTOCOL.md, "Host-granted time"): run every line tick up to until_ms before reading
+ * the host again, so that all the board sends for those times precedes the reply. */
+static void sim_advance(struct lg_fw *fw, uint16_t seq, uint32_t until)
+{
+    if (lg_hal_clock_grant(until) != LG_OK) {
+        result(fw, seq, LG_ST_UNSUPPORTED, "this board's clock is real time (the simulator's --virtual-clock grants time)");
+        return;
+    }
+    uint32_t now;
+    while ((int32_t)(until - (now = lg_hal_ticks_ms())) > 0) {
+        lg_line_service(fw);
+        lg_hal_clock_step(lg_line_wait(fw, until - now));
+    }
+    lg_line_service(fw);
+    /* The time that passed was granted, not a silent host: the receiver's idle rule starts again. */
+    fw->last_byte_ms = lg_hal_ticks_ms();
+    lg_put32(fw->payload, fw->last_byte_ms);
+    send(fw, LG_MSG_SIM_CLOCK, seq, 4);
+}
+
 static void request(struct lg_fw *fw, const struct lg_rx_event *ev)
 {
     const uint8_t *p = ev->payload;
@@ -290,6 +310,7 @@ static void request(struct lg_fw *fw, const struct lg_rx_event *ev)
     case LG_MSG_BL_CONFIRM: bl_confirm(fw, ev->seq); break;
     case LG_MSG_BL_SLOT_INFO: bl_slot_info(fw, ev->seq, p[0]); break;
     case LG_MSG_BL_KEYS: bl_keys(fw, ev->seq); break;
+    case LG_MSG_SIM_ADVANCE: sim_advance(fw, ev->seq, lg_get32(p)); break;
     default: break;
     }
 }

@@ -12,8 +12,8 @@ int lg_frame_type_known(uint8_t type)
     case 0x01: case 0x02: case 0x03: case 0x04: case 0x05: case 0x06: case 0x07: case 0x08:
     case 0x10: case 0x11: case 0x13: case 0x14: case 0x15:
     case 0x20: case 0x21: case 0x22: case 0x23: case 0x24: case 0x25: case 0x26:
-    case 0x30:
-    case 0x80: case 0x81: case 0x87: case 0x88: case 0x89: case 0xA2: case 0xA5: case 0xA6:
+    case 0x30: case 0x40:
+    case 0x80: case 0x81: case 0x87: case 0x88: case 0x89: case 0xA2: case 0xA5: case 0xA6: case 0xC0:
         return 1;
     default:
         return 0;
@@ -36,9 +36,15 @@ int lg_frame_encode(uint8_t *out, uint8_t type, uint16_t seq, const uint8_t *pay
     return (int)(LG_FRAME_HEADER + len + LG_FRAME_CRC);
 }
 
-void lg_rx_init(struct lg_rx *rx)
+void lg_rx_init_types(struct lg_rx *rx, lg_frame_types known)
 {
     memset(rx, 0, sizeof *rx);
+    rx->known = known;
+}
+
+void lg_rx_init(struct lg_rx *rx)
+{
+    lg_rx_init_types(rx, lg_frame_type_known);
 }
 
 static void drop(struct lg_rx *rx, size_t n)
@@ -132,7 +138,7 @@ enum lg_rx_kind lg_rx_next(struct lg_rx *rx, struct lg_rx_event *ev)
         ev->length = len;
         ev->payload = b + LG_FRAME_HEADER;
         rx->consumed = total;   /* the frame arrived intact: skip all of it */
-        if (!lg_frame_type_known(b[3]))
+        if (!rx->known(b[3]))
             return error(rx, ev, LG_RXE_TYPE, "type", b[3], 3);
         rx->frames++;
         ev->kind = LG_RX_FRAME;

@@ -9,6 +9,7 @@ int lg_frame_encode(uint8_t *out, uint8_t type, uint16_t seq, const uint8_t *pay
 
 /* Nonzero for a type PROTOCOL.md defines (either direction). */
 int lg_frame_type_known(uint8_t type);
+typedef int (*lg_frame_types)(uint8_t type);
 
 enum lg_rx_kind { LG_RX_NONE = 0, LG_RX_FRAME, LG_RX_ERROR };
 
@@ -41,9 +42,12 @@ struct lg_rx {
     uint32_t frames;
     uint32_t errors[LG_RXE_COUNT];
     uint32_t noise;           /* bytes skipped before a sync pattern */
+    lg_frame_types known;     /* the types this link carries (lg_rx_init: PROTOCOL.md's) */
 };
 
 void lg_rx_init(struct lg_rx *rx);
+/* The same receiver for a link with other message types (the simulator's line side, LINESIDE.md). */
+void lg_rx_init_types(struct lg_rx *rx, lg_frame_types known);
 /* Takes as many of n bytes as fit; returns how many. Call lg_rx_next until it
  * returns LG_RX_NONE before pushing again, or the buffer stays full. */
 size_t lg_rx_push(struct lg_rx *rx, const uint8_t *data, size_t n);

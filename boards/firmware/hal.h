@@ -21,6 +21,15 @@ void lg_hal_link_send(const uint8_t *buf, size_t len);
 /* Milliseconds since this boot. */
 uint32_t lg_hal_ticks_ms(void);
 
+/* Host-granted time (PROTOCOL.md, "Host-granted time": the simulator's
+ * virtual clock). grant returns LG_OK when the board's clock is virtual,
+ * which from then on never passes until_ms (the latest grant holds), and
+ * LG_E_STATE when it is real time. step lets up to ms of a granted clock pass
+ * at once, never past the grant, without reading the link (the core runs the
+ * line ticks between steps). */
+int lg_hal_clock_grant(uint32_t until_ms);
+void lg_hal_clock_step(uint32_t ms);
+
 /* What the board is (from its one-time-programmable area on hardware). */
 struct lg_board_id {
     uint8_t kind;          /* LG_KIND_* */
@@ -85,11 +94,20 @@ void lg_hal_cas_tx(unsigned span, unsigned timeslot, uint8_t abcd);
 size_t lg_hal_hdlc_rx(unsigned span, uint8_t *frame, size_t max);
 int lg_hal_hdlc_tx(unsigned span, const uint8_t *frame, size_t len);
 
-/* Audio: 20 ms of G.711 (the unit's configured law) per channel (an analog
- * port's channel 0, or a span's timeslot). tx hands one block to the line;
- * rx takes the block the line delivered in the last 20 ms (returns 0 when it
- * has none, e.g. the span is down: the core sends silence). */
-void lg_hal_audio_tx(unsigned unit, unsigned channel, const uint8_t block[160]);
+/* Audio: 20 ms of G.711 (the unit's configured law, 0 A-law, 1 mu-law) per
+ * channel (an analog port's channel 0, or a span's timeslot). Every 20 ms
+ * audio tick the core hands each open channel's block to the line (tx), then
+ * calls exchange, then takes each open channel's block from the line (rx:
+ * returns 0 when it has none, e.g. the span is down: the core sends
+ * silence). A line that exchanges a whole tick at once (the simulator's
+ * network link, boards/sim/LINESIDE.md) does so in exchange; now is the
+ * tick's time. */
+void lg_hal_audio_tx(unsigned unit, unsigned channel, unsigned law, const uint8_t block[160]);
+void lg_hal_line_exchange(uint32_t now);
 int lg_hal_audio_rx(unsigned unit, unsigned channel, uint8_t block[160]);
+/* What the line interface has to report (the simulator: its network link was
+ * lost, ticks came late): returns a LOG level (0..3) with the text in text,
+ * or -1 when there is nothing. The core asks after each exchange. */
+int lg_hal_line_notice(char *text, size_t max);
 
 #endif

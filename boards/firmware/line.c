@@ -341,6 +341,9 @@ static void alarms(struct lg_fw *fw, unsigned span, uint32_t now)
     lg_fw_send(fw, LG_MSG_ALARMS, fw->seq++, 18);
 }
 
+/* One 20 ms audio tick: every open channel's block toward the line, the line's exchange, then
+ * every open channel's block from the line up to the host (hal.h: a line may exchange a whole
+ * tick at once, as the simulator's network link does). */
 static void audio_tick(struct lg_fw *fw, uint32_t now)
 {
     struct lg_line *l = &fw->line;
@@ -375,7 +378,18 @@ static void audio_tick(struct lg_fw *fw, uint32_t now)
         }
         if (!l->nspans)
             gain(blk, law, l->cfg.port[idx].tx_gain);
-        lg_hal_audio_tx(unit, ch, blk);
+        lg_hal_audio_tx(unit, ch, law, blk);
+    }
+    lg_hal_line_exchange(now);
+    char note[200];
+    int level;
+    while ((level = lg_hal_line_notice(note, sizeof note)) >= 0)
+        lg_fw_log(fw, (uint8_t)level, note);
+    for (unsigned idx = 0; idx < n; idx++) {
+        struct lg_chan *c = &l->chan[idx];
+        if (!c->open)
+            continue;
+        unsigned unit = l->nspans ? idx / 32 : idx, ch = l->nspans ? idx % 32 : 0, law = chan_law(l, idx);
         /* From the line, to the host. */
         uint8_t *p = fw->payload;
         if (!lg_hal_audio_rx(unit, ch, p + 7))

@@ -39,6 +39,7 @@ int lg_msg_check(uint8_t type, const uint8_t *p, size_t n, struct lg_msg_error *
                 return fail(err, "CONFIGURE_PORT.tone_zone", p[i], i);
         return 0;
     case LG_MSG_CONFIG_GET: EXACT("CONFIG_GET", 2); MAX("CONFIG_GET", "what", 0, 1); return 0;
+    case LG_MSG_SIM_ADVANCE: EXACT("SIM_ADVANCE", 4); return 0;
     case LG_MSG_PORT_COMMAND:
         EXACT("PORT_COMMAND", 4);
         MAX("PORT_COMMAND", "command", 1, 7);
@@ -83,6 +84,7 @@ int lg_msg_check(uint8_t type, const uint8_t *p, size_t n, struct lg_msg_error *
     case LG_MSG_PORT_CONFIG: return fail(err, "PORT_CONFIG.direction", type, 0);
     case LG_MSG_BL_DATA: return fail(err, "BL_DATA.direction", type, 0);
     case LG_MSG_SLOT_INFO: return fail(err, "SLOT_INFO.direction", type, 0);
+    case LG_MSG_SIM_CLOCK: return fail(err, "SIM_CLOCK.direction", type, 0);
     default: return fail(err, "type", type, 0);
     }
 }

@@ -143,6 +143,14 @@ static int push(struct lg_port_ev *ev, int n, uint8_t event, uint16_t value)
     return n;
 }
 
+static int ev_has(const struct lg_port_ev *ev, int n, uint8_t event)
+{
+    for (int k = 0; k < n; k++)
+        if (ev[k].event == event)
+            return 1;
+    return 0;
+}
+
 static int fxs_step(struct lg_port *p, unsigned index, uint32_t now, struct lg_port_ev *ev)
 {
     struct lg_hal_port_sense s;
@@ -197,6 +205,19 @@ static int fxo_step(struct lg_port *p, unsigned index, uint32_t now, struct lg_p
     /* Polarity is only defined while there is battery; without it the last polarity stands. */
     if (battery_seen(&s) && lg_debounce(&p->reversed, (uint8_t)reversed_seen(&s), now, POLARITY_MS, POLARITY_MS))
         n = push(ev, n, LG_PE_POLARITY_REVERSAL, 0);
+
+    /* Caller ID comes on-hook, between the first and second ring (Bell 202, ETSI RP-AS) or after
+     * a line reversal (ETSI DT-AS): the channel opens at RING_ON or POLARITY_REVERSAL and stays
+     * open until 6 s after the last ring ended or the reversal; going off-hook ends the window. */
+    if (p->drive.offhook || p->flashing) {
+        p->cid_window = 0;
+    } else if (ev_has(ev, n, LG_PE_RING_ON) || ev_has(ev, n, LG_PE_POLARITY_REVERSAL) ||
+               (p->cid_window && (p->ring.state || ev_has(ev, n, LG_PE_RING_OFF)))) {
+        p->cid_window = 1;
+        p->cid_until = now + LG_CID_WINDOW_MS;
+    } else if (p->cid_window && (int32_t)(now - p->cid_until) >= 0) {
+        p->cid_window = 0;
+    }
 
     uint16_t ma = p->drive.offhook ? (uint16_t)iabs(s.loop_ma) : 0;
     if (!p->drive.offhook) {

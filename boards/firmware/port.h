@@ -29,6 +29,9 @@ enum lg_port_event { LG_PE_OFF_HOOK, LG_PE_ON_HOOK, LG_PE_RING_ON, LG_PE_RING_OF
 #define LG_PORT_MAX_EVENTS 6
 #define LG_FLASH_MIN_MS 20
 #define LG_FLASH_MAX_MS 2000
+/* An on-hook FXO port's channel stays open this long after the last ring or a
+ * polarity reversal (PROTOCOL.md, "The line side": the caller-ID window). */
+#define LG_CID_WINDOW_MS 6000
 
 struct lg_port_ev { uint8_t event; uint16_t value; };
 
@@ -49,6 +52,9 @@ struct lg_port {
     uint16_t loop_ma, reported_ma, settle_ma;
     uint8_t ma_reported;
     uint32_t ma_since;
+    /* FXO: the caller-ID window (on-hook, from RING_ON or POLARITY_REVERSAL) and when it closes */
+    uint8_t cid_window;
+    uint32_t cid_until;
 };
 
 void lg_port_init(struct lg_port *p, unsigned index, int fxs, const uint8_t zone[2], uint32_t now);
@@ -59,7 +65,10 @@ int lg_port_command(struct lg_port *p, unsigned index, unsigned cmd, unsigned ms
 /* One line tick: drive the port, read it, debounce; returns the events (at most LG_PORT_MAX_EVENTS). */
 int lg_port_step(struct lg_port *p, unsigned index, uint32_t now, struct lg_port_ev *ev);
 uint8_t lg_port_state(const struct lg_port *p);
-/* The loop is closed: the channel carries audio. */
-static inline int lg_port_in_use(const struct lg_port *p) { return p->fxs ? p->hook.state : p->drive.offhook; }
+/* The channel carries audio: the loop is closed, or an FXO port's caller-ID window is open. */
+static inline int lg_port_in_use(const struct lg_port *p)
+{
+    return p->fxs ? p->hook.state : p->drive.offhook || p->cid_window;
+}
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../firmware/hal.h"
+#include "../firmware/span.h"
 #include "line_model.h"
 
 enum what { LOS, AIS, LOF, RAI, ERRORS, OFFHOOK, RING, REVERSE, NOBATTERY, NWHAT };
@@ -18,16 +19,16 @@ static struct cond conds[MAX_CONDS];
 static unsigned nconds;
 static uint8_t board_kind;
 
-#define PORTS 4
-#define SPANS 2
-#define FIFO 4
-#define HDLC_Q 16
-static struct lg_hal_port_drive drive[PORTS];
-static uint8_t cas[SPANS][32];
-static struct { uint16_t len[HDLC_Q]; uint8_t data[HDLC_Q][260]; unsigned head, n; } hdlc[SPANS];
-static struct { uint8_t block[FIFO][160]; unsigned head, n; } audio[SPANS * 32];
+#define PORTS LG_MODEL_PORTS
+#define SPANS LG_MODEL_SPANS
+struct lg_model lg_model;
 
-void lg_model_init(uint8_t kind) { board_kind = kind; }
+void lg_model_init(uint8_t kind)
+{
+    board_kind = kind;
+    for (unsigned i = 0; i < SPANS; i++)
+        memset(lg_model.span[i].cas_rx, LG_CAS_IDLE, sizeof lg_model.span[i].cas_rx);   /* until the far end says */
+}
 
 static int active(enum what w, unsigned unit, uint32_t now)
 {
@@ -117,20 +118,33 @@ int lg_model_condition(const char *spec, char *err, size_t errlen)
 /* ---- analog ports ---- */
 void lg_hal_port_drive(unsigned port, const struct lg_hal_port_drive *d)
 {
-    if (port < PORTS)
-        drive[port] = *d;
+    if (port >= PORTS)
+        return;
+    struct lg_model_port *m = &lg_model.port[port];
+    /* Hook changes with their times, for the network (pulse dialling and flashes show there). */
+    if (lg_model.exchange && d->offhook != m->drive.offhook) {
+        if (m->nchanges == LG_MODEL_HOOK_CHANGES) {
+            memmove(&m->change[0], &m->change[1], sizeof m->change - sizeof m->change[0]);
+            m->nchanges--;
+        }
+        m->change[m->nchanges].at_ms = lg_hal_ticks_ms();
+        m->change[m->nchanges].offhook = d->offhook;
+        m->nchanges++;
+    }
+    m->drive = *d;
 }
 
 void lg_hal_port_sense(unsigned port, struct lg_hal_port_sense *s)
 {
     uint32_t now = lg_hal_ticks_ms();
-    const struct lg_hal_port_drive *d = &drive[port % PORTS];
+    const struct lg_model_port *m = &lg_model.port[port % PORTS];
+    const struct lg_hal_port_drive *d = &m->drive;
     memset(s, 0, sizeof *s);
     if (board_kind == LG_KIND_FXS4) {
         int sign = d->reversed ? -1 : 1;
         if (!d->battery)
             return;
-        if (active(OFFHOOK, port, now)) {
+        if (active(OFFHOOK, port, now) || m->offhook) {
             s->volts = (int16_t)(6 * sign);
             s->loop_ma = (int16_t)((25 - 2 * (int)port) * sign);
         } else {
@@ -138,33 +152,39 @@ void lg_hal_port_sense(unsigned port, struct lg_hal_port_sense *s)
         }
         return;
     }
-    if (active(NOBATTERY, port, now))
+    if (active(NOBATTERY, port, now) || m->no_battery)
         return;
-    int sign = active(REVERSE, port, now) ? -1 : 1;
+    int sign = active(REVERSE, port, now) || m->reversed ? -1 : 1;
     if (d->offhook) {
         s->volts = (int16_t)(8 * sign);
         s->loop_ma = (int16_t)((32 - 3 * (int)port) * sign);
     } else {
         s->volts = (int16_t)(48 * sign);
         /* 25 Hz ringing, half-wave detected: the detector is on for 20 ms of every 40. */
-        s->ring = (uint8_t)(active(RING, port, now) && (now / 20) % 2 == 0);
+        s->ring = (uint8_t)((active(RING, port, now) || m->ring) && (now / 20) % 2 == 0);
     }
 }
 
 /* ---- spans ---- */
-static int span_down(unsigned span, uint32_t now)
+int lg_model_span_down(unsigned span, uint32_t now)
 {
-    return active(LOS, span, now) || active(AIS, span, now) || active(LOF, span, now);
+    return active(LOS, span, now) || active(AIS, span, now) || active(LOF, span, now) ||
+           (span < SPANS && lg_model.span[span].no_signal);
 }
 
-void lg_hal_span_setup(unsigned span, const struct lg_hal_span_setup *s) { (void)span; (void)s; }
+void lg_hal_span_setup(unsigned span, const struct lg_hal_span_setup *s)
+{
+    if (span < SPANS)
+        lg_model.span[span].framing = s->framing;
+}
+
 void lg_hal_span_tx_rai(unsigned span, int on) { (void)span; (void)on; /* not looped: see line_model.h */ }
 
 void lg_hal_span_rx_status(unsigned span, struct lg_hal_span_rx *rx)
 {
     uint32_t now = lg_hal_ticks_ms();
     memset(rx, 0, sizeof *rx);
-    rx->signal = !active(LOS, span, now);
+    rx->signal = !active(LOS, span, now) && !(span < SPANS && lg_model.span[span].no_signal);
     rx->all_ones = rx->signal && active(AIS, span, now);
     rx->aligned = rx->signal && !rx->all_ones && !active(LOF, span, now);
     rx->remote_alarm = active(RAI, span, now);
@@ -174,43 +194,62 @@ void lg_hal_span_rx_status(unsigned span, struct lg_hal_span_rx *rx)
     rx->slips = e / 1000;
 }
 
-uint8_t lg_hal_cas_rx(unsigned span, unsigned ts) { return span < SPANS && ts < 32 ? cas[span][ts] : 0xF; }
+uint8_t lg_hal_cas_rx(unsigned span, unsigned ts)
+{
+    if (span >= SPANS || ts >= 32)
+        return 0xF;
+    /* Looped, or what the network's far end sends. */
+    return lg_model.exchange ? lg_model.span[span].cas_rx[ts] : lg_model.span[span].cas_tx[ts];
+}
+
 void lg_hal_cas_tx(unsigned span, unsigned ts, uint8_t abcd)
 {
     if (span < SPANS && ts < 32)
-        cas[span][ts] = abcd & 0xF;
+        lg_model.span[span].cas_tx[ts] = abcd & 0xF;
+}
+
+int lg_model_hdlc_push(struct lg_model_hdlc_queue *q, const uint8_t *frame, size_t len)
+{
+    if (len > LG_MODEL_HDLC_MAX)
+        return LG_E_ARG;
+    if (q->n == LG_MODEL_HDLC_QUEUE)
+        return LG_E_STATE;
+    unsigned i = (q->head + q->n) % LG_MODEL_HDLC_QUEUE;
+    q->len[i] = (uint16_t)len;
+    memcpy(q->data[i], frame, len);
+    q->n++;
+    return LG_OK;
 }
 
 size_t lg_hal_hdlc_rx(unsigned span, uint8_t *frame, size_t max)
 {
-    if (span >= SPANS || !hdlc[span].n)
+    if (span >= SPANS)
         return 0;
-    unsigned i = hdlc[span].head;
-    size_t n = hdlc[span].len[i];
-    hdlc[span].head = (i + 1) % HDLC_Q;
-    hdlc[span].n--;
+    struct lg_model_hdlc_queue *q = &lg_model.span[span].from_line;
+    if (!q->n)
+        return 0;
+    unsigned i = q->head;
+    size_t n = q->len[i];
+    q->head = (i + 1) % LG_MODEL_HDLC_QUEUE;
+    q->n--;
     if (n > max)
         return 0;
-    memcpy(frame, hdlc[span].data[i], n);
+    memcpy(frame, q->data[i], n);
     return n;
 }
 
 int lg_hal_hdlc_tx(unsigned span, const uint8_t *frame, size_t len)
 {
-    if (span >= SPANS || len > 260)
+    if (span >= SPANS || len > LG_MODEL_HDLC_MAX)
         return LG_E_ARG;
-    if (span_down(span, lg_hal_ticks_ms()))
+    if (lg_model_span_down(span, lg_hal_ticks_ms()))
         return LG_OK;                       /* sent into a dead line: gone, as on a real one */
-    if (hdlc[span].n == HDLC_Q)
-        return LG_E_STATE;
-    unsigned i = (hdlc[span].head + hdlc[span].n) % HDLC_Q;
-    hdlc[span].len[i] = (uint16_t)len;
-    memcpy(hdlc[span].data[i], frame, len);
-    hdlc[span].n++;
-    return LG_OK;
+    /* Looped back at once, or queued for the network's next tick. */
+    struct lg_model_span *s = &lg_model.span[span];
+    return lg_model_hdlc_push(lg_model.exchange ? &s->to_line : &s->from_line, frame, len);
 }
 
-/* ---- audio: every channel looped ---- */
+/* ---- audio: every channel looped, or exchanged with the network once a tick ---- */
 static int audio_slot(unsigned unit, unsigned ch)
 {
     if (board_kind == LG_KIND_E1X2)
@@ -218,26 +257,57 @@ static int audio_slot(unsigned unit, unsigned ch)
     return unit < PORTS && ch == 0 ? (int)unit : -1;
 }
 
-void lg_hal_audio_tx(unsigned unit, unsigned ch, const uint8_t block[160])
+void lg_hal_audio_tx(unsigned unit, unsigned ch, unsigned law, const uint8_t block[160])
 {
     int i = audio_slot(unit, ch);
-    if (i < 0 || (board_kind == LG_KIND_E1X2 && span_down(unit, lg_hal_ticks_ms())))
+    if (i < 0)
         return;
-    if (audio[i].n == FIFO) {
-        audio[i].head = (audio[i].head + 1) % FIFO;
-        audio[i].n--;
+    struct lg_model_chan *c = &lg_model.chan[i];
+    memcpy(c->tx, block, 160);
+    c->law = (uint8_t)law;
+    c->tx_valid = 1;
+    if (board_kind == LG_KIND_E1X2)
+        lg_model.span[unit].law = (uint8_t)law;
+}
+
+void lg_hal_line_exchange(uint32_t now)
+{
+    unsigned n = board_kind == LG_KIND_E1X2 ? SPANS * 32 : PORTS;
+    /* Nothing passes a span that is down, either way. */
+    for (unsigned i = 0; board_kind == LG_KIND_E1X2 && i < n; i++)
+        if (lg_model_span_down(i / 32, now))
+            lg_model.chan[i].tx_valid = 0;
+    for (unsigned i = 0; i < n; i++)
+        lg_model.chan[i].rx_valid = 0;
+    if (lg_model.exchange) {
+        lg_model.exchange(now);
+    } else {
+        for (unsigned i = 0; i < n; i++) {
+            struct lg_model_chan *c = &lg_model.chan[i];
+            if (c->tx_valid) {
+                memcpy(c->rx, c->tx, 160);
+                c->rx_valid = 1;
+            }
+        }
     }
-    memcpy(audio[i].block[(audio[i].head + audio[i].n) % FIFO], block, 160);
-    audio[i].n++;
+    for (unsigned i = 0; i < n; i++) {
+        lg_model.chan[i].tx_valid = 0;
+        if (board_kind == LG_KIND_E1X2 && lg_model_span_down(i / 32, now))
+            lg_model.chan[i].rx_valid = 0;
+    }
 }
 
 int lg_hal_audio_rx(unsigned unit, unsigned ch, uint8_t block[160])
 {
     int i = audio_slot(unit, ch);
-    if (i < 0 || !audio[i].n)
+    if (i < 0 || !lg_model.chan[i].rx_valid)
         return 0;
-    memcpy(block, audio[i].block[audio[i].head], 160);
-    audio[i].head = (audio[i].head + 1) % FIFO;
-    audio[i].n--;
+    memcpy(block, lg_model.chan[i].rx, 160);
+    lg_model.chan[i].rx_valid = 0;
     return 1;
+}
+
+int lg_hal_line_notice(char *text, size_t max)
+{
+    return lg_model.notice ? lg_model.notice(text, max) : -1;
 }

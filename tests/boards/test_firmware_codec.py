@@ -91,6 +91,10 @@ def test_random_garbage_never_yields_a_frame_or_hangs(fw_bin):
     (0x08, "0200", "error field=CONFIG_GET.what value=2 offset=0"),
     (0x89, "", "error field=PORT_CONFIG.direction value=137 offset=0"),
     (0x81, "", "error field=IDENTITY.direction value=129 offset=0"),
+    (0x40, "10270000", "ok"),
+    (0x40, "1027", "error field=SIM_ADVANCE.length value=2 offset=0"),
+    (0xC0, "00000000", "error field=SIM_CLOCK.direction value=192 offset=0"),
+    (0x53, "", "error field=type value=83 offset=0"),
 ])
 def test_message_checks_name_the_field(fw_bin, ftype, payload, expect):
     assert run(fw_bin, "--selftest-check", str(ftype), payload).strip() == expect

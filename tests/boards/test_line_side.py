@@ -418,3 +418,38 @@ def test_pty_link(fw_bin, templates, tmp_path):
     finally:
         proc.terminate()
         proc.wait(5)
+
+
+def test_the_caller_id_window_opens_on_hook_at_a_polarity_reversal(board_of):
+    """PROTOCOL.md, "The line side": an on-hook FXO port's channel is open from a POLARITY_REVERSAL
+    (or RING_ON) until 6 s after it; the built-in line loops silence back then. On granted time
+    (SIM_ADVANCE) so that 6 s take no time."""
+    b = board_of("fxo4", "--virtual-clock", "--hold-clock", "--fault", "reverse@port3:300ms")
+    t, p = b.request(0x40, struct.pack("<I", 8000))                  # SIM_ADVANCE to 8 s
+    assert t == 0xC0 and struct.unpack("<I", p) == (8000,)              # SIM_CLOCK
+    rev = b.next_event(fc.PORT_EVENT, lambda e: e["port"] == 3, timeout=0)
+    assert rev["event"] == fc.EV_POLARITY_REVERSAL and rev["time_ms"] == 330
+    blocks = [e for e in b.events if e["type"] == fc.AUDIO]
+    assert {e["unit"] for e in blocks} == {3}                            # the other ports stay closed
+    assert len(blocks) == (6330 - 340) // 20 + 1                         # every tick from 340 ms to 6.33 s
+    assert [e["time"] for e in blocks[:2]] == [0, 160] and all(e["data"] == b"\xd5" * 160 for e in blocks)
+
+
+def test_sim_advance_needs_a_virtual_clock(board_of):
+    b = board_of("fxo4")
+    status, detail = b.result(0x40, struct.pack("<I", 1000))
+    assert status == fc.UNSUPPORTED and "real time" in detail
+
+
+@pytest.mark.parametrize("args, code, words", [
+    (["--hold-clock"], 2, "give --virtual-clock too"),
+    (["--network", "http://x"], 2, "want unix:PATH or tcp://HOST:PORT"),
+    (["--network", "unix:"], 2, "a unix: URL names a socket path"),
+    (["--network", "tcp://127.0.0.1:1"], 1, "cannot connect"),
+])
+def test_bad_network_and_clock_options_are_refused(fw_bin, templates, tmp_path, args, code, words):
+    state = tmp_path / "b"
+    shutil.copytree(templates["fxo4"], state)
+    proc = subprocess.run([str(fw_bin), "--kind", "fxo4", "--state", str(state), "--listen", "tcp://127.0.0.1:0",
+                           *args], capture_output=True, text=True, timeout=15)
+    assert proc.returncode == code and words in proc.stderr and "listening" not in proc.stdout, proc.stderr

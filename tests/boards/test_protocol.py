@@ -57,6 +57,8 @@ LAYOUTS = [
     (p.Hdlc(0, b"\x00\x01\x7f"), h("00 00 01 7f")),
     (p.Audio(1, 30, p.Law.ULAW, 160, SAMPLES), h("01 1e 01 a0 00 00 00") + SAMPLES),
     (p.Log(p.LogLevel.WARNING, "slip"), h("02 73 6c 69 70")),
+    (p.SimAdvance(70000), h("70 11 01 00")),
+    (p.SimClock(20), h("14 00 00 00")),
 ]
 
 
@@ -165,6 +167,9 @@ def payload_error(message_type: int, payload: bytes) -> FrameError:
     (0x26, h("00"), "BL_KEYS.payload", 106),
     (0x30, h("04 41"), "LOG.level", 108),
     (0x7F, h(""), "type", 103),
+    (0x40, h("00 00 00"), "SIM_ADVANCE.payload", 106),
+    (0xC0, h("00 00 00 00 00"), "SIM_CLOCK.payload", 106),
+    (0x53, h(""), "type", 103),   # the simulator's line side (LINESIDE.md) is no host-link message
 ])
 def test_payload_refusals_name_field_value_and_offset(type_code, payload, field, offset):
     error = payload_error(type_code, payload)

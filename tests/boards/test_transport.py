@@ -164,9 +164,14 @@ def test_missing_device():
     ("pty:/dev/pts/7", "pty", {"path": "/dev/pts/7"}),
     ("pty:///dev/pts/7", "pty", {"path": "/dev/pts/7"}),
     ("spy+tcp://localhost:1", "spy", {"inner": "tcp://localhost:1"}),
-    ("sim://fxo4?seed=1", "sim", {"kind": "fxo4", "seed": 1, "trust": None}),
-    ("sim://E1X2", "sim", {"kind": "e1x2", "seed": 0, "trust": None}),
-    ("sim://fxs4?seed=7&trust=k.pub", "sim", {"kind": "fxs4", "seed": 7, "trust": "k.pub"}),
+    ("sim://fxo4?seed=1", "sim", {"kind": "fxo4", "seed": 1, "trust": None, "network": None, "clock": "real"}),
+    ("sim://E1X2", "sim", {"kind": "e1x2", "seed": 0, "trust": None, "network": None, "clock": "real"}),
+    ("sim://fxs4?seed=7&trust=k.pub", "sim", {"kind": "fxs4", "seed": 7, "trust": "k.pub", "network": None,
+                                              "clock": "real"}),
+    ("sim://fxo4?network=tcp://127.0.0.1:5070&clock=granted", "sim",
+     {"kind": "fxo4", "seed": 0, "trust": None, "network": "tcp://127.0.0.1:5070", "clock": "granted"}),
+    ("sim://fxs4?network=unix:net.sock", "sim",
+     {"kind": "fxs4", "seed": 0, "trust": None, "network": "unix:net.sock", "clock": "real"}),
 ])
 def test_urls(url, scheme, params):
     assert parse_url(url) == (scheme, params)
@@ -180,6 +185,8 @@ def test_urls(url, scheme, params):
     ("sim://fxo4?seed=-1", "option seed='-1'"),
     ("sim://fxo4/x", "names a board kind and nothing else"),
     ("sim://fxo4?trust=", "option trust=''"),
+    ("sim://fxo4?network=http://x", "option network='http://x'"),
+    ("sim://fxo4?clock=fast", "option clock='fast': real, virtual, granted"),
     ("tcp://127.0.0.1", "needs a host and a port"),
     ("tcp://127.0.0.1:99999", "not a number"),
     ("tcp://127.0.0.1:7001?baud=9600", "unknown option 'baud' (options: none; form: tcp://HOST:PORT)"),

@@ -93,6 +93,10 @@ void lg_systick_handler(void) { ms++; }
 
 uint32_t lg_hal_ticks_ms(void) { return ms; }
 
+/* A board's clock is real time: no host grants it (SIM_ADVANCE is the simulator's). */
+int lg_hal_clock_grant(uint32_t until_ms) { (void)until_ms; return LG_E_STATE; }
+void lg_hal_clock_step(uint32_t step_ms) { (void)step_ms; }
+
 /* ---- host link ---- */
 /* A ring between the receive interrupt and the main loop; one writer each
  * side. When it is full the interrupt turns itself off and the byte waits in

@@ -6,7 +6,9 @@
  * sockets, so that the bootloader runs from scratch as on hardware.
  *
  * The line side's HAL is boards/sim/line_model.c (the exchange, phones and
- * E1 loops, with conditions from --fault and --script).
+ * E1 loops, with conditions from --fault and --script); with --network URL
+ * the simulated telephone network takes the far end's place
+ * (boards/sim/network_link.c, boards/sim/LINESIDE.md).
  *
  * Time: the monotonic clock, or with --virtual-clock a counter that moves
  * only while the board waits for the host: each main-loop round that finds
@@ -17,7 +19,11 @@
  * time runs as fast as the host takes its output and never ahead of a
  * request the host has sent. The receiver's 200 ms idle rule runs on this
  * clock too, so a host must write each frame in one go (PROTOCOL.md asks a
- * sender for that anyway).
+ * sender for that anyway). Once a host has granted time (SIM_ADVANCE,
+ * PROTOCOL.md "Host-granted time"), or from boot with --hold-clock, the
+ * clock moves only inside SIM_ADVANCE, up to the grant, and a board waiting
+ * for the host waits in real time (the idle rule then waits for granted
+ * time too: a host on granted time writes whole frames or none).
  *
  * Also the test harness of the core: --selftest-* modes run the frame
  * receiver, the encoder and the crypto on given bytes (tests/boards/). */
@@ -25,6 +31,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -43,6 +51,7 @@
 #include "../../frame.h"
 #include "../../msg.h"
 #include "../../../sim/line_model.h"
+#include "../../../sim/network_link.h"
 
 #define EXIT_BAD_INPUT 2
 #define EXIT_POWER_CUT 6   /* as gateway.tools.cli documents it */
@@ -61,6 +70,9 @@ static volatile sig_atomic_t stop;
 static int virtual_clock;
 static int is_pty;                   /* --listen pty: conn_fd is the master side, always attached */
 static uint32_t vclock_ms;
+static int granted;                  /* a host granted time (or --hold-clock): the clock stops at grant_ms */
+static uint32_t grant_ms;
+#define HELD_WAIT_MS 200             /* a clock held at its grant waits this long for the host per round */
 
 static void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 static void die(int code, const char *fmt, ...)
@@ -125,14 +137,22 @@ size_t lg_hal_link_recv(uint8_t *buf, size_t max, uint32_t wait_ms)
     struct pollfd p = {conn_fd >= 0 ? conn_fd : listen_fd, POLLIN, 0};
     if (virtual_clock && conn_fd >= 0) {
         if (poll(&p, 1, 0) <= 0) {
-            vclock_ms += wait_ms;      /* the host has nothing for us: time passes (see the top) */
-            return 0;
+            if (!granted) {
+                vclock_ms += wait_ms;  /* the host has nothing for us: time passes (see the top) */
+                return 0;
+            }
+            if (poll(&p, 1, HELD_WAIT_MS) <= 0)
+                return 0;              /* held at the grant: only SIM_ADVANCE moves it */
         }
     } else if (poll(&p, 1, (int)wait_ms) <= 0) {
         return 0;
     }
     if (conn_fd < 0) {
         conn_fd = accept(listen_fd, NULL, NULL);
+        int one = 1;
+        /* Replies and streams are small frames; Nagle's algorithm would hold them for an ACK. */
+        if (conn_fd >= 0)
+            setsockopt(conn_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         return 0;
     }
     if (is_pty) {
@@ -179,6 +199,23 @@ uint32_t lg_hal_ticks_ms(void)
         return vclock_ms;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (uint32_t)((t.tv_sec - boot_time.tv_sec) * 1000 + (t.tv_nsec - boot_time.tv_nsec) / 1000000);
+}
+
+int lg_hal_clock_grant(uint32_t until_ms)
+{
+    if (!virtual_clock)
+        return LG_E_STATE;
+    granted = 1;
+    grant_ms = until_ms;
+    return LG_OK;
+}
+
+void lg_hal_clock_step(uint32_t ms)
+{
+    if (!virtual_clock || !granted || (int32_t)(grant_ms - vclock_ms) <= 0)
+        return;
+    uint32_t room = grant_ms - vclock_ms;
+    vclock_ms += ms < room ? ms : room;
 }
 
 void lg_hal_board_id(struct lg_board_id *id)
@@ -310,11 +347,62 @@ static int selftest_decode(void)
     return 0;
 }
 
+/* stdin: what a network sends; stdout: one line per TOCK, WELCOME or REFUSED the board's receiver
+ * takes from it, up to the first error (then the link would be dropped). */
+static int selftest_line_decode(unsigned ports, unsigned spans)
+{
+    static struct lg_net_rx r;
+    uint8_t in[700];
+    size_t n;
+    lg_net_rx_init(&r, ports ? LG_KIND_FXO4 : LG_KIND_E1X2, ports, spans);
+    while ((n = fread(in, 1, sizeof in, stdin)) > 0) {
+        size_t at = 0;
+        while (at < n) {
+            at += lg_net_rx_push(&r, in + at, n - at);
+            enum lg_net_rx_kind k;
+            while ((k = lg_net_rx_next(&r)) != LG_NET_RX_NONE) {
+                const struct lg_net_tock *t = &r.tock;
+                switch (k) {
+                case LG_NET_RX_WELCOME: printf("welcome\n"); break;
+                case LG_NET_RX_REFUSED: printf("refused %s\n", r.text); break;
+                case LG_NET_RX_ERROR: printf("error %s\n", r.text); return 0;
+                default:
+                    printf("tock seq=%u", t->seq);
+                    for (unsigned i = 0; i < t->nports; i++)
+                        printf(" port=%u:%u", t->port[i].port, t->port[i].sense);
+                    for (unsigned i = 0; i < t->nspans; i++) {
+                        printf(" span=%u:%u:", t->span[i].span, t->span[i].signal);
+                        for (unsigned ts = 1; ts < 32; ts++)
+                            if ((t->span[i].cas_mask >> ts) & 1)
+                                printf("%u=%u,", ts, t->span[i].abcd[ts]);
+                    }
+                    for (unsigned c = 0; c < LG_MODEL_SPANS * 32; c++)
+                        if (t->audio_valid[c]) {
+                            printf(" audio=%u/%u:", spans ? c / 32 : c, spans ? c % 32 : 0);
+                            hexout(t->audio[c], 160);
+                        }
+                    for (unsigned sp = 0; sp < LG_MODEL_SPANS; sp++)
+                        for (unsigned i = 0; i < t->hdlc[sp].n; i++) {
+                            unsigned j = (t->hdlc[sp].head + i) % LG_MODEL_HDLC_QUEUE;
+                            printf(" hdlc=%u:", sp);
+                            hexout(t->hdlc[sp].data[j], t->hdlc[sp].len[j]);
+                        }
+                    printf("\n");
+                }
+            }
+        }
+    }
+    return 0;
+}
+
 static int selftest(int argc, char **argv)
 {
     static uint8_t a[LG_MAX_FRAME], b[LG_MAX_FRAME], m[1 << 16];
     if (!strcmp(argv[1], "--selftest-decode"))
         return selftest_decode();
+    if (!strcmp(argv[1], "--selftest-line-decode") && argc == 4)
+        return selftest_line_decode((unsigned)number("ports", argv[2], 0, LG_MODEL_PORTS),
+                                    (unsigned)number("spans", argv[3], 0, LG_MODEL_SPANS));
     if (!strcmp(argv[1], "--selftest-encode") && argc == 5) {
         int n = unhex(argv[4], a, LG_MAX_PAYLOAD);
         if (n < 0)
@@ -523,8 +611,9 @@ static void usage(void)
     fprintf(stderr,
             "usage: %s --kind e1x2|fxo4|fxs4 --state DIR --listen tcp://HOST:PORT|pty [--trust KEY.pub]...\n"
             "          [--factory-image FILE] [--seed N] [--hw-revision N] [--power-cut-after-writes N]\n"
-            "          [--fault WHAT@UNIT[:FROM[-UNTIL]]]... [--script FILE] [--virtual-clock] [--dump-config]\n"
-            "       %s --selftest-{decode,encode,check,sha256,sha512,ed25519} ...\n",
+            "          [--fault WHAT@UNIT[:FROM[-UNTIL]]]... [--script FILE] [--virtual-clock [--hold-clock]]\n"
+            "          [--network unix:PATH|tcp://HOST:PORT [--network-timeout MS]] [--dump-config]\n"
+            "       %s --selftest-{decode,line-decode,encode,check,sha256,sha512,ed25519} ...\n",
             prog, prog);
     exit(EXIT_BAD_INPUT);
 }
@@ -534,7 +623,9 @@ int main(int argc, char **argv)
     const char *kind = NULL, *state = NULL, *listen_url = NULL, *factory = NULL, *inherit = NULL;
     long long seed = -1, hw_rev = -1;
     int stay = 0, dump_config = 0;
-    const char *faults[128], *script = NULL;
+    const char *faults[128], *script = NULL, *network = NULL;
+    long long network_timeout = LG_NET_SILENCE_MS;
+    int hold_clock = 0;
     unsigned nfaults = 0;
     uint8_t keys[LG_MAX_KEYS][32];
     unsigned nkeys = 0;
@@ -553,6 +644,10 @@ int main(int argc, char **argv)
             virtual_clock = 1;
             continue;
         }
+        if (!strcmp(a, "--hold-clock")) {
+            hold_clock = 1;
+            continue;
+        }
         if (!strcmp(a, "--dump-config")) {
             dump_config = 1;
             continue;
@@ -569,6 +664,8 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--power-cut-after-writes")) cut_after = number(a, v, 0, 1LL << 40);
         else if (!strcmp(a, "--inherit-fds")) inherit = v;
         else if (!strcmp(a, "--script")) script = v;
+        else if (!strcmp(a, "--network")) network = v;
+        else if (!strcmp(a, "--network-timeout")) network_timeout = number(a, v, 1, 3600000);
         else if (!strcmp(a, "--fault")) {
             if (nfaults == sizeof faults / sizeof faults[0])
                 die(EXIT_BAD_INPUT, "--fault: at most %zu", sizeof faults / sizeof faults[0]);
@@ -585,6 +682,8 @@ int main(int argc, char **argv)
     }
     if (!kind || !state || (!listen_url && !inherit && !dump_config))
         usage();
+    if (hold_clock && !virtual_clock)
+        die(EXIT_BAD_INPUT, "--hold-clock holds a virtual clock: give --virtual-clock too");
     board.kind = kind_code(kind);
     lg_model_init(board.kind);
     char why[400];
@@ -661,6 +760,19 @@ int main(int argc, char **argv)
                    c.span[i].crc4, c.span[i].coding, c.span[i].clock_priority, c.span[i].law);
         return 0;
     }
+    /* Before the board says it listens: a host that stops it at once (SIGTERM) must not catch it
+     * before it has booted (a first boot writes the boot record; a half-made board broke tests). */
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    /* The network first: a board it refuses never says it is listening (the reason goes to stderr). */
+    if (network) {
+        struct lg_net_options no = {network, virtual_clock, (uint32_t)network_timeout};
+        int rc = lg_net_start(&no, &board, why, sizeof why);
+        if (rc)
+            die(rc == -2 ? EXIT_BAD_INPUT : 1, "%s", why);
+    }
     if (inherit) {
         if (sscanf(inherit, "%d,%d", &listen_fd, &conn_fd) != 2)
             die(EXIT_BAD_INPUT, "--inherit-fds: want L,C");
@@ -671,10 +783,10 @@ int main(int argc, char **argv)
         open_listener(listen_url);
         announce();
     }
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    if (hold_clock) {
+        granted = 1;        /* time stands at 0 (this boot's uptime) until a host grants some */
+        grant_ms = 0;
+    }
 
     static struct lg_fw fw;
     lg_fw_start(&fw, stay);
