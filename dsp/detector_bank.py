@@ -34,6 +34,15 @@ Detectors and the values of their events:
   ``reason`` as amd.conf users know them: "long-greeting", "beep", ...), and
   ``beep`` events (value: its frequency in Hz) for the end-of-greeting beep,
   reported when recognised and when it ends.
+- ``callerid``: an on-hook caller ID data message, Bell 202 or V.23 FSK
+  (both at once, nothing to set per channel; native/fsk_rx.h), reported
+  once when its checksum has come: ``value`` the message's bytes in hex
+  (type, length, payload, checksum), ``reason`` "bell202" or "v23", or
+  "checksum-failed" / "truncated" (the bytes that came, when the signal
+  stopped after the type and length). ``start`` where the signal began,
+  ``end`` after the last stop bit. ``gateway.dsp.callerid.from_event(event)``
+  decodes it into a ``CallerId`` (a failed one raises ``CallerIdError``).
+  DTMF CLIP comes as "dtmf" events: ``callerid.DtmfClipAssembler``.
 Times are sample indices since the channel's last ``reset``.
 """
 
@@ -56,7 +65,7 @@ _EVENT_DTYPE = np.dtype({
 })
 
 ENCODINGS = {"linear": lib.LG_ENC_S16, "ulaw": lib.LG_ENC_ULAW, "alaw": lib.LG_ENC_ALAW}
-DETECTORS = ("dtmf", "modem", "cpt", "amd")
+DETECTORS = ("dtmf", "modem", "cpt", "amd", "callerid")
 AMD_CLASSES = {lib.LG_AMD_HUMAN: "human", lib.LG_AMD_MACHINE: "machine", lib.LG_AMD_NOTSURE: "notsure"}
 # Reason codes of amd.h as the words amd.conf users know ("long-greeting"); the
 # phrase model's decisions are "human-voice" and "greeting-voice".
@@ -295,6 +304,33 @@ class AmdParams:
     model_human_later_pct: float = _AMD.model_human_later_pct
 
 
+_FSK = _c_defaults("fsk_rx")
+
+
+@dataclass(frozen=True)
+class FskParams:
+    """Caller ID FSK receiver settings; the defaults and their meaning are in
+    native/fsk_rx.h."""
+
+    min_level_dbm0: float = _FSK.min_level_dbm0
+    min_share: float = _FSK.min_share
+    max_freq_dev_pct: float = _FSK.max_freq_dev_pct
+    min_mark_bits: int = _FSK.min_mark_bits
+    max_gap_bits: int = _FSK.max_gap_bits
+
+
+# A caller ID report's reason: the standard, or why the message failed.
+CALLERID_STANDARDS = {lib.LG_FSK_RX_BELL202: "bell202", lib.LG_FSK_RX_V23: "v23"}
+
+
+def _callerid_reason(reason):
+    if reason & lib.LG_FSK_RX_CHECKSUM_FAILED:
+        return "checksum-failed"
+    if reason & lib.LG_FSK_RX_TRUNCATED:
+        return "truncated"
+    return CALLERID_STANDARDS[reason & lib.LG_FSK_RX_STANDARD_MASK]
+
+
 def _amd_name(value, reason):
     return AMD_CLASSES[value], AMD_REASONS.get(reason)
 
@@ -312,7 +348,7 @@ class DetectorBank:
     def __init__(self, channels: int, detect=("dtmf",), rate: int = 8000,
                  encoding: str = "linear", dtmf: DtmfParams | None = None,
                  modem: ModemToneParams | None = None, cpt: CptParams | None = None,
-                 amd: AmdParams | None = None, country: str | None = None):
+                 amd: AmdParams | None = None, callerid: FskParams | None = None, country: str | None = None):
         if not isinstance(channels, (int, np.integer)) or channels < 1:
             raise UsageError(f"channels must be a positive integer, not {channels!r}")
         if isinstance(detect, str):
@@ -334,6 +370,7 @@ class DetectorBank:
         self.modem_params = modem or ModemToneParams()
         self.cpt_params = cpt or CptParams()
         self.amd_params = amd or AmdParams()
+        self.callerid_params = callerid or FskParams()
         units = []
         self._cpt = None
         if "dtmf" in self.detect:
@@ -355,6 +392,15 @@ class DetectorBank:
             units.append(_NativeUnit("amd", self.channels, self.amd_params, ("amd",),
                                      {lib.LG_EVENT_AMD: [("amd", _amd_name)],
                                       lib.LG_EVENT_BEEP: [("beep", _beep_name)]}))
+        # Caller ID events carry their message's bytes, read from the unit's
+        # per-channel store: named per event, never cached.
+        self._uncached = {}
+        if "callerid" in self.detect:
+            fsk = _NativeUnit("fsk_rx", self.channels, self.callerid_params, ("callerid",), {})
+            self._fsk = fsk
+            self._message = ffi.new("uint8_t[]", lib.LG_FSK_RX_MAX_MESSAGE)
+            self._uncached[lib.LG_EVENT_CALLERID] = self._callerid_labels
+            units.append(fsk)
         self._units = tuple(units)
         # Every event kind comes from one unit only, so one table names them all.
         self._namers = {kind: namers for unit in units for kind, namers in unit.namers.items()}
@@ -371,6 +417,7 @@ class DetectorBank:
         self._set_feed = lib.lg_detector_set_feed
         self._set_flush = lib.lg_detector_set_flush
         self._set_max_events = lib.lg_detector_set_max_events
+        self._max_feed = check(lib.lg_detector_set_max_feed(self._set), "detector set")  # 0: no limit
         self._events = None
         self._event_bytes = None
         self._capacity = 0
@@ -381,6 +428,11 @@ class DetectorBank:
         if country is not None:
             for channel in range(self.channels):
                 self.set_country(channel, country)
+
+    def _callerid_labels(self, channel, value, reason):
+        n = check(lib.lg_fsk_rx_message(self._fsk.bank, self._fsk.states, channel, value, self._message,
+                                        lib.LG_FSK_RX_MAX_MESSAGE), "caller ID message")
+        return (("callerid", ffi.buffer(self._message, n)[:].hex(), _callerid_reason(reason)),)
 
     def _cpt_name(self, value, reason):
         cadence = self._table.describe(reason)
@@ -454,10 +506,22 @@ class DetectorBank:
         nsamples = block.shape[1]
         if nsamples == 0:
             return []
+        if self._max_feed and nsamples > self._max_feed:
+            # A unit keeps a few reports' data per channel (caller ID): a long
+            # block goes in pieces, each read out before the next.
+            events = []
+            base = ffi.cast("char *", ffi.from_buffer(block))
+            for at in range(0, nsamples, self._max_feed):
+                events += self._feed_span(base + at * block.itemsize, nsamples,
+                                          min(self._max_feed, nsamples - at))
+            return events
+        return self._feed_span(ffi.from_buffer(block), nsamples, nsamples)
+
+    def _feed_span(self, samples, stride, nsamples):
         if nsamples != self._sized_for:  # blocks are usually all the same size
             self._reserve(check(self._set_max_events(self._set, nsamples), "event bound"))
             self._sized_for = nsamples
-        count = self._set_feed(self._set, ffi.from_buffer(block), self._encoding_code, nsamples, nsamples,
+        count = self._set_feed(self._set, samples, self._encoding_code, stride, nsamples,
                                self._events, self._capacity)
         if count <= 0:
             return [] if count == 0 else check(count, "feed")
@@ -478,7 +542,7 @@ class DetectorBank:
         append = out.append
         for channel, kind, value, _flags, confidence, reason, start, end in \
                 np.frombuffer(self._event_bytes, _EVENT_DTYPE, count).tolist():
-            labels = labels_of((kind, value, reason)) or self._label(kind, value, reason)
+            labels = labels_of((kind, value, reason)) or self._label(kind, value, reason, channel)
             if len(labels) > 1:
                 # A unit serving several detectors (fax/modem: "modem" and
                 # "cpt") runs while any of them is active on the channel; a
@@ -503,7 +567,10 @@ class DetectorBank:
                 append(event)
         return out
 
-    def _label(self, kind, value, reason):
+    def _label(self, kind, value, reason, channel):
+        uncached = self._uncached.get(kind)
+        if uncached is not None:
+            return uncached(channel, value, reason)
         labels = tuple((name,) + namer(value, reason) for name, namer in self._namers[kind])
         self._labels[kind, value, reason] = labels
         return labels

@@ -41,6 +41,11 @@ class AudioFormatError(InputError):
     """An audio file is not a WAV file we can read, or is damaged."""
 
 
+class CallerIdError(InputError):
+    """A caller ID message (FSK data message or DTMF string) is malformed, failed
+    its checksum or arrived incomplete. ``offset`` is the byte (or key) index."""
+
+
 class LinkError(LinegateError):
     """The link to a board failed: it cannot be opened, it closed, or the board did not
     answer in time. Not bad data (that is an InputError such as a FrameError)."""

@@ -3,6 +3,7 @@
 #include "amd.h"
 #include "cpt.h"
 #include "dtmf_rx.h"
+#include "fsk_rx.h"
 #include "goertzel.h"
 #include "modem_tone.h"
 
@@ -10,7 +11,7 @@
 
 /* Typed wrappers, so that every unit is called through a pointer of its own
  * function's type (calling through another type would be undefined). */
-#define LG_UNIT_OPS(unit)                                                                                      \
+#define LG_UNIT_OPS(unit, limit)                                                                               \
     static int unit##_feed_any(const void *desc, void *bank, void *lanes, void *states, const void *samples,    \
                                int encoding, int stride, int nsamples, lg_event *events, int max_events)       \
     {                                                                                                          \
@@ -27,12 +28,13 @@
         return ((const lg_##unit##_bank *)bank)->channels;                                                     \
     }                                                                                                          \
     static const lg_unit_ops unit##_ops = {lg_##unit##_max_events, unit##_feed_any, unit##_flush_any,          \
-                                           unit##_channels};
+                                           unit##_channels, (limit)};
 
-LG_UNIT_OPS(dtmf_rx)
-LG_UNIT_OPS(modem_tone)
-LG_UNIT_OPS(cpt)
-LG_UNIT_OPS(amd)
+LG_UNIT_OPS(dtmf_rx, 0)
+LG_UNIT_OPS(modem_tone, 0)
+LG_UNIT_OPS(cpt, 0)
+LG_UNIT_OPS(amd, 0)
+LG_UNIT_OPS(fsk_rx, LG_FSK_RX_MAX_FEED)
 
 static const lg_unit_ops *unit_ops(int unit)
 {
@@ -45,6 +47,8 @@ static const lg_unit_ops *unit_ops(int unit)
         return &cpt_ops;
     case LG_UNIT_AMD:
         return &amd_ops;
+    case LG_UNIT_FSK_RX:
+        return &fsk_rx_ops;
     default:
         return NULL;
     }
@@ -104,11 +108,27 @@ int lg_detector_set_max_events(const lg_detector_set *set, int nsamples)
     return (int)total;
 }
 
+int lg_detector_set_max_feed(const lg_detector_set *set)
+{
+    if (!set)
+        return LG_E_ARG;
+    int limit = 0;
+    for (int k = 0; k < set->nunits; k++) {
+        int unit_limit = set->units[k].ops->max_feed;
+        if (unit_limit > 0 && (limit == 0 || unit_limit < limit))
+            limit = unit_limit;
+    }
+    return limit;
+}
+
 int lg_detector_set_feed(lg_detector_set *set, const void *samples, int encoding, int stride, int nsamples,
                          lg_event *events, int max_events)
 {
     if (!set || !events || lg_goertzel_check_feed(samples, encoding, stride, nsamples))
         return LG_E_ARG;
+    int limit = lg_detector_set_max_feed(set);
+    if (limit > 0 && nsamples > limit)
+        return LG_E_RANGE;
     /* Every check before the first unit runs: a refusal half way would leave
      * the units at different places in the stream. */
     int room[LG_DETECTOR_SET_UNITS];

@@ -21,6 +21,7 @@ typedef struct {
                 int stride, int nsamples, lg_event *events, int max_events);
     int (*flush)(const void *desc, void *bank, void *lanes, void *states, lg_event *events, int max_events);
     int (*channels)(const void *bank);
+    int max_feed; /* the most samples one feed takes (0: no limit) */
 } lg_unit_ops;
 
 typedef struct {
@@ -36,6 +37,7 @@ typedef struct {
 #define LG_UNIT_MODEM_TONE 2
 #define LG_UNIT_CPT 3
 #define LG_UNIT_AMD 4
+#define LG_UNIT_FSK_RX 5
 #define LG_DETECTOR_SET_UNITS 8
 
 typedef struct {
@@ -54,10 +56,14 @@ int lg_detector_set_add(lg_detector_set *set, int unit, const void *desc, void *
 /* The room a feed of `nsamples` needs: the sum of the units'
  * lg_<unit>_max_events. With nsamples = 0, the room a flush needs. */
 int lg_detector_set_max_events(const lg_detector_set *set, int nsamples);
+/* The most samples one feed may take: the smallest limit of the units
+ * (fsk_rx: LG_FSK_RX_MAX_FEED), 0 when none has one. */
+int lg_detector_set_max_feed(const lg_detector_set *set);
 /* Feeds `nsamples` samples of every channel (row-major [channels][stride],
  * int16 for LG_ENC_S16, else G.711 codes) to every unit. Events are written
  * unit after unit; returns how many in all (each unit's count:
- * lg_detector_set_count). Bad arguments (LG_E_ARG) or max_events below
+ * lg_detector_set_count). Bad arguments (LG_E_ARG), more samples than
+ * lg_detector_set_max_feed (LG_E_RANGE) or max_events below
  * lg_detector_set_max_events (LG_E_SPACE) are refused before any unit runs. */
 int lg_detector_set_feed(lg_detector_set *set, const void *samples, int encoding, int stride, int nsamples,
                          lg_event *events, int max_events);

@@ -6,7 +6,9 @@
 Each file is read block by block, brought to 8 kHz, fed to a one-channel
 DetectorBank in blocks of --block-ms, and flushed at its end. With --json
 every file gives one line in the prediction format of the evaluation corpus
-(../shared/corpus/README.md, "Scoring"), ready for its score.py.
+(../shared/corpus/README.md, "Scoring"), ready for its score.py; with
+--detect callerid the line also carries "callerid": one object per FSK
+message or DTMF CLIP string heard (decoded fields, or "error").
 
 A file that cannot be read gets one line on stderr; the other files are still
 analysed and the exit status is 1.
@@ -73,6 +75,46 @@ class MachineDetection:
 
 
 @dataclass(frozen=True)
+class CallerIdReport:
+    """A caller ID heard in a file: FSK (its message) or DTMF CLIP, with its
+    times in seconds. ``cid`` is None when the message failed (``error``
+    says why: checksum-failed, truncated, or what was malformed)."""
+
+    start: float
+    end: float
+    standard: str | None
+    cid: object | None  # gateway.dsp.callerid.CallerId
+    message: str | None = None  # the FSK message's bytes, hex
+    error: str | None = None
+
+    def record(self) -> dict:
+        record = {"start": round(self.start, 3), "end": round(self.end, 3), "standard": self.standard}
+        if self.cid is not None:
+            for name in ("format", "number", "name", "time", "number_absent_reason", "name_absent_reason"):
+                record[name] = getattr(self.cid, name)
+        else:
+            record["error"] = self.error
+        if self.message is not None:
+            record["message"] = self.message
+        return record
+
+    def describe(self) -> str:
+        span = f"{self.start:.2f}-{self.end:.2f} s"
+        if self.cid is None:
+            return f"failed ({self.error}) at {span}" + (f": {self.message}" if self.message else "")
+        cid = self.cid
+        parts = []
+        if cid.number or cid.number_absent_reason:
+            parts.append(cid.number or f"number {cid.number_absent_reason}")
+        if cid.name or cid.name_absent_reason:
+            parts.append(cid.name or f"name {cid.name_absent_reason}")
+        if cid.time:
+            parts.append(f"{cid.time[0:2]}/{cid.time[2:4]} {cid.time[4:6]}:{cid.time[6:8]}")
+        how = cid.standard if cid.format == cid.standard else f"{cid.standard} {cid.format}"
+        return f"{', '.join(parts) or '(no number)'} ({how}) at {span}"
+
+
+@dataclass(frozen=True)
 class FileAnalysis:
     path: Path
     rate: int
@@ -83,6 +125,7 @@ class FileAnalysis:
     detect: tuple[str, ...] = ("dtmf",)
     call_progress: CallProgress | None = None
     machine: MachineDetection | None = None
+    caller_ids: tuple[CallerIdReport, ...] | None = None
 
     @property
     def id(self) -> str:
@@ -115,6 +158,8 @@ class FileAnalysis:
                 record.update(fields)
             else:
                 record["amd"] = fields
+        if self.caller_ids is not None:
+            record["callerid"] = [report.record() for report in self.caller_ids]
         return record
 
 
@@ -139,7 +184,9 @@ def analyze_file(path, *, channel: int | None = None, block_ms: int = DEFAULT_BL
             yield resampler.feed(block)
         yield resampler.flush()
 
-    bank = DetectorBank(channels=1, detect=detect, rate=DETECTOR_RATE,
+    # DTMF CLIP comes as DTMF digits: caller ID listens for those too.
+    run = tuple(detect) + (("dtmf",) if "callerid" in detect and "dtmf" not in detect else ())
+    bank = DetectorBank(channels=1, detect=run, rate=DETECTOR_RATE,
                         country=country if "cpt" in detect else None)
     events = []
     heard = 0  # samples fed when each event came out: when it was decided
@@ -150,12 +197,56 @@ def analyze_file(path, *, channel: int | None = None, block_ms: int = DEFAULT_BL
     call_progress = first_call_progress(events) if "cpt" in detect else None
     events = [ev for _, ev in events]
     machine = machine_detection(events) if "amd" in detect else None
+    caller_ids = caller_id_reports(events) if "callerid" in detect else None
 
     digits = tuple(
         DetectedDigit(ev.value, ev.start / DETECTOR_RATE, ev.end / DETECTOR_RATE)
-        for ev in sorted((ev for ev in events if ev.kind == "dtmf" and ev.ended), key=lambda ev: ev.start))
+        for ev in sorted((ev for ev in events if ev.kind == "dtmf" and ev.ended), key=lambda ev: ev.start)
+    ) if "dtmf" in detect else ()
     return FileAnalysis(path, wav.rate, wav.channels, wav.sample_format, wav.duration, digits, tuple(detect),
-                        call_progress, machine)
+                        call_progress, machine, caller_ids)
+
+
+def caller_id_reports(events) -> tuple[CallerIdReport, ...]:
+    """The FSK caller ID messages and DTMF CLIP strings among a file's
+    events, in time order."""
+    from gateway.dsp.callerid import DtmfClipAssembler, from_event
+    from gateway.errors import CallerIdError
+
+    reports = []
+    for ev in events:
+        if ev.kind != "callerid":
+            continue
+        try:
+            cid, error = from_event(ev), None
+        except CallerIdError as exc:
+            cid, error = None, ev.reason if ev.reason in ("checksum-failed", "truncated") else str(exc)
+        reports.append(CallerIdReport(ev.start / DETECTOR_RATE, ev.end / DETECTOR_RATE,
+                                      cid.standard if cid else None, cid, ev.value, error))
+    clip = DtmfClipAssembler()
+    first = last = None  # the keys (events) that began and last extended the string under way
+    for ev in sorted((ev for ev in events if ev.kind == "dtmf" and ev.ended), key=lambda ev: ev.start):
+        before = (first, last) if clip.pending else None
+        try:
+            cid = clip.feed(ev)
+        except CallerIdError as exc:
+            # The key either ended a malformed string or revealed that the
+            # string before it had stopped (and may have begun a new one).
+            stale = before is not None and clip.pending == ev.value
+            begun, ended = before if stale else (before[0] if before else ev, ev)
+            reports.append(CallerIdReport(begun.start / DETECTOR_RATE, ended.end / DETECTOR_RATE, "dtmf", None,
+                                          error=str(exc)))
+            first = last = ev if clip.pending else None
+            continue
+        if cid is not None:
+            reports.append(CallerIdReport((first or ev).start / DETECTOR_RATE, ev.end / DETECTOR_RATE, "dtmf", cid))
+        elif clip.pending:
+            first = first if before else ev
+            last = ev
+    if clip.pending:
+        reports.append(CallerIdReport(first.start / DETECTOR_RATE, last.end / DETECTOR_RATE, "dtmf", None,
+                                      error=f"DTMF caller ID {clip.pending!r} incomplete at the end of the file"))
+    return tuple(sorted(reports, key=lambda report: report.start))
 
 
 def machine_detection(events) -> MachineDetection:
@@ -228,7 +319,7 @@ def _int_in_range(text: str, *, highest: int | None = None, lowest: int = 1) -> 
 
 # The detectors whose results this command prints (fax and modem tones are
 # call-progress classes of `--detect cpt`).
-REPORTED_DETECTORS = ("dtmf", "cpt", "amd")
+REPORTED_DETECTORS = ("dtmf", "cpt", "amd", "callerid")
 
 
 def _detector_list(text: str) -> tuple[str, ...]:
@@ -251,7 +342,7 @@ def _country(text: str) -> str:
 
 def add_parser(subcommands) -> None:
     parser = subcommands.add_parser(
-        "analyze", help="detect DTMF digits in WAV recordings",
+        "analyze", help="detect DTMF, call progress, answering machines and caller ID in WAV recordings",
         description="Run the native detectors over WAV files (any rate: resampled to 8 kHz) and report "
                     "what they find. PATH is a WAV file or a folder, searched recursively for *.wav.")
     parser.add_argument("paths", nargs="+", metavar="PATH", help="WAV file or folder")
@@ -314,6 +405,10 @@ def format_table(result: FileAnalysis) -> str:
         why = "" if md.reason is None else f" ({md.reason})"
         beep = "" if md.beep_time is None else f", beep at {md.beep_time:.2f} s"
         lines.append(f"  answered by: {md.cls}{when}{why}{beep}")
+    if result.caller_ids is not None:
+        lines.extend(f"  caller ID: {report.describe()}" for report in result.caller_ids)
+        if not result.caller_ids:
+            lines.append("  caller ID: (none)")
     if result.digits:
         lines.append("  digit   start s     end s")
         lines.extend(f"  {d.digit:<5} {d.start:>9.3f} {d.end:>9.3f}" for d in result.digits)

@@ -137,6 +137,19 @@ def active_power(x: np.ndarray) -> float:
     return float(np.mean(active)) if active.size else 0.0
 
 
+def background_cut(src: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` samples of a recording from a random place (repeated when short),
+    brought to an active level drawn from BACKGROUND_DBM0."""
+    if len(src) < n:
+        src = np.tile(src, n // len(src) + 1)
+    at = int(rng.integers(0, len(src) - n + 1))
+    x = src[at:at + n].copy()
+    power = active_power(x)
+    if power > 0:
+        x *= np.sqrt(sig.dbm0_to_power(rng.uniform(*BACKGROUND_DBM0)) / power)
+    return x
+
+
 @dataclass
 class Workload:
     audio: np.ndarray | None  # int16 (channels, samples)
@@ -154,14 +167,7 @@ def build_workload(channels: int, seconds: float, *, seed: int = 1, background: 
     sent = []
     clipped = 0
     for ch in range(channels):
-        src = pool[ch % len(pool)]
-        if len(src) < n:
-            src = np.tile(src, n // len(src) + 1)
-        at = int(rng.integers(0, len(src) - n + 1))
-        x = src[at:at + n].copy()
-        power = active_power(x)
-        if power > 0:
-            x *= np.sqrt(sig.dbm0_to_power(rng.uniform(*BACKGROUND_DBM0)) / power)
+        x = background_cut(pool[ch % len(pool)], n, rng)
         bursts = []
         t = rng.uniform(0.1, 0.6)
         while True:
@@ -449,6 +455,25 @@ def machine_line(setup_s: float) -> str:
             f"Python {platform.python_version()}, NumPy {np.__version__}; setup {setup_s:.1f} s")
 
 
+def print_results(engines, best, channel_seconds: float, counts) -> dict:
+    """The table of CPU and wall time, channels per core and ``counts(engine)``
+    = (found, sent, false) per engine; returns channels per core by
+    (name, encoding)."""
+    head = (f"{'detector':<10} {'input':<6} {'CPU s':>8} {'wall s':>8} {'ch/core CPU':>12} "
+            f"{'ch/core wall':>13} {'found/sent':>12} {'false':>6}")
+    print(head)
+    print("-" * len(head))
+    per_core = {}
+    for e in engines:
+        cpu, wall = best[e]
+        found, sent, false = counts(e)
+        per_core[e.name, e.encoding] = channel_seconds / cpu if cpu > 0 else float("inf")
+        print(f"{e.name:<10} {e.encoding:<6} {cpu:8.3f} {wall:8.3f} {per_core[e.name, e.encoding]:12.0f} "
+              f"{channel_seconds / wall:13.0f} {f'{found}/{sent}':>12} {false:6d}")
+    print()
+    return per_core
+
+
 def run_dtmf_suite(args) -> None:
     block = sig.ms(args.block_ms)
     t0 = time.perf_counter()
@@ -478,18 +503,11 @@ def run_dtmf_suite(args) -> None:
           f"background {BACKGROUND_DBM0[0]:g}..{BACKGROUND_DBM0[1]:g} dBm0; {work.clipped} samples clipped")
     print(machine_line(setup_s))
     print()
-    head = (f"{'detector':<10} {'input':<6} {'CPU s':>8} {'wall s':>8} {'ch/core CPU':>12} "
-            f"{'ch/core wall':>13} {'found/sent':>12} {'false':>6}")
-    print(head)
-    print("-" * len(head))
-    per_core = {}
-    for e in engines:
-        cpu, wall = best[e]
-        found, false = score(e.reports(events[e]), work.sent)
-        per_core[e.name, e.encoding] = channel_seconds / cpu if cpu > 0 else float("inf")
-        print(f"{e.name:<10} {e.encoding:<6} {cpu:8.3f} {wall:8.3f} {per_core[e.name, e.encoding]:12.0f} "
-              f"{channel_seconds / wall:13.0f} {f'{found}/{nsent}':>12} {false:6d}")
-    print()
+    def counts(engine):
+        found, false = score(engine.reports(events[engine]), work.sent)
+        return found, nsent, false
+
+    per_core = print_results(engines, best, channel_seconds, counts)
     print_ratios(per_core, skipped, "dtmf")
 
 

@@ -48,7 +48,7 @@ class Unit:
 
 
 UNIT_CODES = {"dtmf_rx": lib.LG_UNIT_DTMF_RX, "modem_tone": lib.LG_UNIT_MODEM_TONE, "cpt": lib.LG_UNIT_CPT,
-              "amd": lib.LG_UNIT_AMD}
+              "amd": lib.LG_UNIT_AMD, "fsk_rx": lib.LG_UNIT_FSK_RX}
 
 
 def _tuple(e):
@@ -100,11 +100,15 @@ def feed_set(s, data, block=BLOCK):
 
 
 def test_a_set_gives_each_units_events_one_unit_after_another():
-    """dtmf_rx, modem_tone, cpt and amd in one set over 11 channels: every feed and the
-    flush give exactly the units' own events, unit after unit, and each unit's count."""
+    """dtmf_rx, modem_tone, cpt, amd and fsk_rx in one set over 11 channels: every feed and
+    the flush give exactly the units' own events, unit after unit, and each unit's count."""
+    from gateway.dsp.callerid import CallerId, fsk_audio
+
     channels = 11
     data = audio(channels)
-    names = ("dtmf_rx", "modem_tone", "cpt", "amd")
+    caller_id = fsk_audio(CallerId(number="5551212", time="01020304"), "v23", level_dbm0=-20.0)
+    data[channels - 1, 800:800 + len(caller_id)] = caller_id
+    names = ("dtmf_rx", "modem_tone", "cpt", "amd", "fsk_rx")
     s, units = make_set(names, channels)
     alone = [Unit(name, channels) for name in names]
     got = feed_set(s, data)
@@ -116,9 +120,9 @@ def test_a_set_gives_each_units_events_one_unit_after_another():
             parts = [u.flush() for u in alone]
         assert got[k] == [e for part in parts for e in part], at
     # The counts of the last call (the flush).
-    assert [lib.lg_detector_set_count(s, k) for k in range(4)] == [len(p) for p in parts]
+    assert [lib.lg_detector_set_count(s, k) for k in range(5)] == [len(p) for p in parts]
     kinds = {e[1] for block in got for e in block}
-    assert {lib.LG_EVENT_DTMF, lib.LG_EVENT_MODEM_TONE, lib.LG_EVENT_AMD} <= kinds
+    assert {lib.LG_EVENT_DTMF, lib.LG_EVENT_MODEM_TONE, lib.LG_EVENT_AMD, lib.LG_EVENT_CALLERID} <= kinds
 
 
 def test_room_is_the_sum_of_the_units_bounds():

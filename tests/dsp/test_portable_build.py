@@ -98,16 +98,23 @@ def test_portable_build_finds_the_same_digits(portable):
         assert abs(s1 - s2) <= 8 and abs(e1 - e2) <= 8, (c, k, s1, e1, s2, e2)
 
 
+def unit_arrays(ffi, lib, unit, channels):
+    """A unit at its defaults, from `ffi`/`lib` (either build): its
+    descriptor, bank, lanes and states."""
+    params = ffi.new(f"lg_{unit}_params *")
+    getattr(lib, f"lg_{unit}_params_default")(params)
+    desc = ffi.new(f"lg_{unit}_desc *")
+    assert getattr(lib, f"lg_{unit}_desc_init")(desc, params) == 0
+    bank = ffi.new(f"lg_{unit}_bank *")
+    lanes = ffi.new(f"lg_{unit}_lane[]", (channels + lib.LG_LANE - 1) // lib.LG_LANE)
+    states = ffi.new(f"lg_{unit}_state[]", channels)
+    assert getattr(lib, f"lg_{unit}_bank_init")(bank, lanes, states, channels) == 0
+    return desc, bank, lanes, states
+
+
 def modem_tone_events(ffi, lib, audio, block=160):
     channels = audio.shape[0]
-    params = ffi.new("lg_modem_tone_params *")
-    lib.lg_modem_tone_params_default(params)
-    desc = ffi.new("lg_modem_tone_desc *")
-    assert lib.lg_modem_tone_desc_init(desc, params) == 0
-    bank = ffi.new("lg_modem_tone_bank *")
-    lanes = ffi.new("lg_modem_tone_lane[]", (channels + lib.LG_LANE - 1) // lib.LG_LANE)
-    states = ffi.new("lg_modem_tone_state[]", channels)
-    assert lib.lg_modem_tone_bank_init(bank, lanes, states, channels) == 0
+    desc, bank, lanes, states = unit_arrays(ffi, lib, "modem_tone", channels)
     capacity = lib.lg_modem_tone_max_events(channels, block)
     events = ffi.new("lg_event[]", capacity)
     found = []
@@ -139,3 +146,47 @@ def test_portable_build_finds_the_same_modem_tones(portable):
     assert [e[:3] for e in plain] == [e[:3] for e in simd]
     for a, b in zip(simd, plain):
         assert abs(a[3] - b[3]) <= 8 and abs(a[4] - b[4]) <= 8, (a, b)
+
+
+def fsk_rx_messages(ffi, lib, audio, block=160):
+    """(channel, message bytes, reason, start, end) of every caller ID report."""
+    channels = audio.shape[0]
+    desc, bank, lanes, states = unit_arrays(ffi, lib, "fsk_rx", channels)
+    capacity = lib.lg_fsk_rx_max_events(channels, block)
+    events = ffi.new("lg_event[]", capacity)
+    message = ffi.new("uint8_t[]", lib.LG_FSK_RX_MAX_MESSAGE)
+    found = []
+    for at in range(0, audio.shape[1], block):
+        chunk = np.ascontiguousarray(audio[:, at:at + block])
+        n = chunk.shape[1]
+        count = lib.lg_fsk_rx_feed(desc, bank, lanes, states, ffi.from_buffer(chunk), lib.LG_ENC_S16,
+                                   n, n, events, capacity)
+        for e in events[0:count]:
+            length = lib.lg_fsk_rx_message(bank, states, e.channel, e.value, message, lib.LG_FSK_RX_MAX_MESSAGE)
+            found.append((e.channel, bytes(ffi.buffer(message, length)), e.reason, e.start, e.end))
+    return found
+
+
+def test_portable_build_reads_the_same_caller_ids(portable):
+    from gateway.dsp import callerid
+    from gateway.dsp.native import ffi, lib
+    from tests.dsp import fsk_signals
+
+    rng = np.random.default_rng(8)
+    speech = read_pcm16(ROOT / "tests" / "fixtures" / "talkoff" / "talkoff-speech.wav")[0][: 8000 * 3].astype(float)
+    message = callerid.encode(callerid.CallerId(number="6095551212", name="JOHN DOE", time="09301224"))
+    channels = 11  # a partial lane
+    audio = np.zeros((channels, 8000 * 3))
+    for ch in range(channels):
+        x = fsk_signals.message_signal(message, ("bell202", "v23")[ch % 2], rng.uniform(-35, -10), rng)
+        at = int(rng.integers(0, 8000))
+        audio[ch] = speech * 10 ** (rng.uniform(-30, -10) / 20) if ch % 3 == 0 else sig.white_noise(24000, -50, rng)
+        audio[ch, at:at + len(x)] = x
+    audio = np.clip(np.round(audio), -32768, 32767).astype(np.int16)
+    simd = fsk_rx_messages(ffi, lib, audio)
+    plain = fsk_rx_messages(portable.ffi, portable.lib, audio)
+    assert sorted(e[:3] for e in simd) == [(ch, message, (1, 2)[ch % 2] | lib.LG_FSK_RX_SEIZED)
+                                           for ch in range(channels)]
+    assert [e[:3] for e in plain] == [e[:3] for e in simd]
+    for a, b in zip(simd, plain):
+        assert abs(a[3] - b[3]) <= 2 and abs(a[4] - b[4]) <= 2, (a, b)

@@ -5,7 +5,9 @@ spandsp (Steve Underwood's telephony DSP library, LGPL-2.1; Debian
 receiver Linegate has to beat. This module binds its ``dtmf_rx`` through cffi in
 API mode, and for the combined benchmark also ``super_tone_rx`` (call-progress
 tones) and ``modem_connect_tones_rx`` (fax CNG, ANSam/PR): ``SpandspToneBank``
-runs all four on every channel (see its docstring and ``CPT_TONES_DE``).
+runs all four on every channel (see its docstring and ``CPT_TONES_DE``);
+for caller ID, ``adsi_rx`` (``SpandspCallerIdBank``) and ``adsi_tx``
+(``adsi_tx()``).
 The small C module is compiled on first use into a cache folder
 (``$LINEGATE_SPANDSP_CACHE``, by default ``<tempdir>/linegate-spandsp-<hash>``,
 the hash covering the C text, cffi, Python and the platform) and linked with
@@ -101,6 +103,24 @@ int lgsd_block_check(void);
 int lgsd_ans_check(void);
 int lgsd_monitored_frequencies(lgsd_bank *b);
 const char *lgsd_release(void);
+
+/* ADSI: caller ID FSK (adsi_tx / adsi_rx). */
+#define LGSD_ADSI_CLASS 1
+#define LGSD_ADSI_CLIP 2
+typedef struct {
+    int32_t channel;
+    int32_t length;      /* type, length and payload: spandsp keeps the checksum to itself */
+    int64_t pos;
+    uint8_t bytes[256];
+} lgsd_adsi_message;
+typedef struct lgsd_adsi_bank lgsd_adsi_bank;
+lgsd_adsi_bank *lgsd_adsi_bank_new(int channels, const int *standards);
+void lgsd_adsi_bank_free(lgsd_adsi_bank *b);
+int lgsd_adsi_feed_s16(lgsd_adsi_bank *b, const int16_t *samples, int stride, int nsamples);
+int lgsd_adsi_feed_ulaw(lgsd_adsi_bank *b, const uint8_t *codes, int stride, int nsamples);
+int lgsd_adsi_take(lgsd_adsi_bank *b, lgsd_adsi_message *out, int max);
+int lgsd_adsi_tx(int standard, const uint8_t *msg, int len, int seizure_bits, int mark_bits, float level_dbm0,
+                 int16_t *out, int max);
 """
 
 _SOURCE = r"""
@@ -422,6 +442,158 @@ const char *lgsd_release(void)
 {
     return SPANDSP_RELEASE_DATETIME_STRING;
 }
+
+/* --- ADSI: caller ID FSK ---------------------------------------------------- */
+
+#define LGSD_ADSI_CLASS ADSI_STANDARD_CLASS
+#define LGSD_ADSI_CLIP ADSI_STANDARD_CLIP
+
+typedef struct {
+    int32_t channel;
+    int32_t length;
+    int64_t pos;
+    uint8_t bytes[256];
+} lgsd_adsi_message;
+
+typedef struct lgsd_adsi_bank lgsd_adsi_bank;
+
+typedef struct {
+    adsi_rx_state_t rx;
+    lgsd_adsi_bank *bank;
+    int32_t channel;
+} lgsd_adsi_chan;
+
+struct lgsd_adsi_bank {
+    int32_t channels;
+    int64_t samples;
+    int64_t now;
+    lgsd_adsi_message *messages;
+    int32_t count;
+    int32_t capacity;
+    lgsd_adsi_chan *chans;
+    int16_t ulaw[256];
+};
+
+/* adsi_rx's callback: a message whose checksum held, without the checksum. */
+static void lgsd_on_adsi(void *user_data, const uint8_t *msg, int len)
+{
+    lgsd_adsi_chan *c = (lgsd_adsi_chan *) user_data;
+    lgsd_adsi_bank *b = c->bank;
+    if (len < 0 || len > 256)
+        return;
+    if (b->count == b->capacity) {
+        int capacity = b->capacity ? 2 * b->capacity : 64;
+        lgsd_adsi_message *m = realloc(b->messages, (size_t) capacity * sizeof(*m));
+        if (m == NULL)
+            return;
+        b->messages = m;
+        b->capacity = capacity;
+    }
+    lgsd_adsi_message *m = &b->messages[b->count++];
+    m->channel = c->channel;
+    m->length = len;
+    m->pos = b->now;
+    memcpy(m->bytes, msg, (size_t) len);
+}
+
+void lgsd_adsi_bank_free(lgsd_adsi_bank *b)
+{
+    if (b == NULL)
+        return;
+    free(b->chans);
+    free(b->messages);
+    free(b);
+}
+
+/* `standards`: per channel, ADSI_STANDARD_CLASS or ADSI_STANDARD_CLIP. */
+lgsd_adsi_bank *lgsd_adsi_bank_new(int channels, const int *standards)
+{
+    if (channels < 1)
+        return NULL;
+    for (int ch = 0; ch < channels; ch++)
+        if (standards[ch] != ADSI_STANDARD_CLASS && standards[ch] != ADSI_STANDARD_CLIP)
+            return NULL;
+    lgsd_adsi_bank *b = calloc(1, sizeof(*b));
+    if (b == NULL)
+        return NULL;
+    b->channels = channels;
+    b->chans = calloc((size_t) channels, sizeof(lgsd_adsi_chan));
+    if (b->chans == NULL) {
+        lgsd_adsi_bank_free(b);
+        return NULL;
+    }
+    for (int i = 0; i < 256; i++)
+        b->ulaw[i] = ulaw_to_linear((uint8_t) i);
+    for (int ch = 0; ch < channels; ch++) {
+        b->chans[ch].bank = b;
+        b->chans[ch].channel = ch;
+        adsi_rx_init(&b->chans[ch].rx, standards[ch], lgsd_on_adsi, &b->chans[ch]);
+    }
+    return b;
+}
+
+/* One adsi_rx call per channel per feed, as an application calls it; a
+   message's position is the end of the block it completed in. */
+int lgsd_adsi_feed_s16(lgsd_adsi_bank *b, const int16_t *samples, int stride, int nsamples)
+{
+    b->now = b->samples + nsamples;
+    for (int ch = 0; ch < b->channels; ch++)
+        adsi_rx(&b->chans[ch].rx, samples + (size_t) ch * stride, nsamples);
+    b->samples += nsamples;
+    return b->count;
+}
+
+int lgsd_adsi_feed_ulaw(lgsd_adsi_bank *b, const uint8_t *codes, int stride, int nsamples)
+{
+    int16_t buf[LGSD_ULAW_CHUNK];
+    for (int ch = 0; ch < b->channels; ch++) {
+        const uint8_t *x = codes + (size_t) ch * stride;
+        for (int done = 0; done < nsamples; done += LGSD_ULAW_CHUNK) {
+            int len = (nsamples - done < LGSD_ULAW_CHUNK) ? nsamples - done : LGSD_ULAW_CHUNK;
+            for (int i = 0; i < len; i++)
+                buf[i] = b->ulaw[x[done + i]];
+            b->now = b->samples + done + len;
+            adsi_rx(&b->chans[ch].rx, buf, len);
+        }
+    }
+    b->samples += nsamples;
+    return b->count;
+}
+
+int lgsd_adsi_take(lgsd_adsi_bank *b, lgsd_adsi_message *out, int max)
+{
+    int n = (b->count < max) ? b->count : max;
+    memcpy(out, b->messages, (size_t) n * sizeof(*out));
+    memmove(b->messages, b->messages + n, (size_t) (b->count - n) * sizeof(*out));
+    b->count -= n;
+    return n;
+}
+
+/* spandsp's transmitter: `msg` is type, length and payload (adsi_tx_put_message
+   rewrites the length and appends the checksum), at `level_dbm0`, with the
+   preamble given. Returns the samples written (the whole signal, or -1 when
+   it does not fit in `max` or spandsp refuses the message). */
+int lgsd_adsi_tx(int standard, const uint8_t *msg, int len, int seizure_bits, int mark_bits, float level_dbm0,
+                 int16_t *out, int max)
+{
+    adsi_tx_state_t tx;
+    if (adsi_tx_init(&tx, standard) == NULL)
+        return -1;
+    adsi_tx_set_preamble(&tx, seizure_bits, mark_bits, -1, -1);
+    fsk_tx_power(&tx.fsktx, level_dbm0);
+    if (adsi_tx_put_message(&tx, msg, len) != len)
+        return -1;
+    int total = 0;
+    for (;;) {
+        if (total == max)
+            return -1;
+        int n = adsi_tx(&tx, out + total, max - total);
+        if (n <= 0)
+            break;
+        total += n;
+    }
+    return total;
+}
 """ % {"block": SPANDSP_BLOCK}
 
 
@@ -718,3 +890,96 @@ def detect_digits(signal, *, encoding: str = "linear", **parms) -> list[tuple[st
         raise ValueError(f"signal must be one-dimensional, not {signal.shape}")
     bank = SpandspDtmfBank(1, encoding=encoding, exact=True, **parms)
     return [(d.digit, d.pos) for d in bank.feed(signal[np.newaxis, :])]
+
+
+# --- caller ID: adsi_rx / adsi_tx ---------------------------------------------
+
+ADSI_STANDARDS = ("bell202", "v23")  # spandsp's ADSI_STANDARD_CLASS and ADSI_STANDARD_CLIP
+
+
+class SpandspCallerId(NamedTuple):
+    """A message spandsp's ``adsi_rx`` delivered: type, length and payload
+    (spandsp checks the checksum and leaves it out); ``pos``: the channel's
+    samples consumed when it came (the end of the fed block)."""
+
+    channel: int
+    message: bytes
+    pos: int
+
+
+def _adsi_standard(lib, standard: str) -> int:
+    if standard not in ADSI_STANDARDS:
+        raise ValueError(f"standard={standard!r}: one of {', '.join(ADSI_STANDARDS)}")
+    return lib.LGSD_ADSI_CLASS if standard == "bell202" else lib.LGSD_ADSI_CLIP
+
+
+class SpandspCallerIdBank:
+    """``channels`` spandsp ``adsi_rx`` receivers (``ADSI_STANDARD_CLASS``
+    for Bell 202, ``ADSI_STANDARD_CLIP`` for V.23: spandsp runs one standard
+    per receiver; ``standard`` is one name for all channels or a name per
+    channel) fed in lock step, one C call per feed, one ``adsi_rx`` call per
+    channel per feed; mu-law decoded in that call with a table of spandsp's
+    ``ulaw_to_linear``."""
+
+    def __init__(self, channels: int, *, standard="bell202", encoding: str = "linear"):
+        ffi, lib = _require()
+        if not isinstance(channels, (int, np.integer)) or channels < 1:
+            raise ValueError(f"channels must be a positive integer, not {channels!r}")
+        names = [standard] * int(channels) if isinstance(standard, str) else list(standard)
+        if len(names) != channels:
+            raise ValueError(f"{len(names)} standards for {channels} channels")
+        codes = [_adsi_standard(lib, name) for name in names]
+        if encoding not in ("linear", "ulaw"):
+            raise ValueError(f"encoding={encoding!r}: one of linear, ulaw")
+        bank = lib.lgsd_adsi_bank_new(int(channels), ffi.new("int[]", codes))
+        if bank == ffi.NULL:
+            raise MemoryError(f"cannot allocate {channels} spandsp ADSI receivers")
+        self.channels = int(channels)
+        self.standard = standard
+        self.encoding = encoding
+        self._ffi, self._lib = ffi, lib
+        self._bank = ffi.gc(bank, lib.lgsd_adsi_bank_free)
+        self._dtype = np.int16 if encoding == "linear" else np.uint8
+        self._feed = lib.lgsd_adsi_feed_s16 if encoding == "linear" else lib.lgsd_adsi_feed_ulaw
+        self._ctype = "int16_t *" if encoding == "linear" else "uint8_t *"
+        self._out = ffi.new("lgsd_adsi_message[]", 16)
+
+    def feed(self, block) -> list[SpandspCallerId]:
+        """Feed the next samples of every channel; returns the messages delivered."""
+        block = np.asarray(block)
+        if block.ndim == 1 and self.channels == 1:
+            block = block[np.newaxis, :]
+        if block.ndim != 2 or block.shape[0] != self.channels or block.dtype != self._dtype:
+            raise ValueError(f"block must be {np.dtype(self._dtype).name} of shape ({self.channels}, samples)")
+        block = np.ascontiguousarray(block)
+        nsamples = block.shape[1]
+        if nsamples == 0:
+            return []
+        count = self._feed(self._bank, self._ffi.cast(self._ctype, self._ffi.from_buffer(block)), nsamples, nsamples)
+        if count == 0:
+            return []
+        if count > len(self._out):
+            self._out = self._ffi.new("lgsd_adsi_message[]", count)
+        n = self._lib.lgsd_adsi_take(self._bank, self._out, count)
+        return [SpandspCallerId(int(m.channel), bytes(self._ffi.buffer(m.bytes, m.length)), int(m.pos))
+                for m in self._out[0:n]]
+
+
+def adsi_tx(message: bytes, *, standard: str = "bell202", seizure_bits: int = 300, mark_bits: int = 180,
+            level_dbm0: float = -13.5) -> np.ndarray:
+    """spandsp's ``adsi_tx`` signal (int16) for ``message``: type, length and
+    payload, without the checksum (``adsi_tx_put_message`` appends it), after
+    ``seizure_bits`` of alternating bits and ``mark_bits`` of mark, then
+    spandsp's postamble of 5 mark bits; the FSK at ``level_dbm0``."""
+    ffi, lib = _require()
+    code = _adsi_standard(lib, standard)
+    message = bytes(message)
+    if not 2 <= len(message) <= 255:
+        raise ValueError(f"message of {len(message)} bytes: spandsp sends 2..255 (the checksum comes on top)")
+    room = (seizure_bits + mark_bits + 10 * (len(message) + 1) + 64) * 7
+    out = np.zeros(room, np.int16)
+    n = lib.lgsd_adsi_tx(code, message, len(message), int(seizure_bits), int(mark_bits), float(level_dbm0),
+                         ffi.cast("int16_t *", ffi.from_buffer(out)), room)
+    if n < 0:
+        raise RuntimeError("spandsp's adsi_tx refused the message")
+    return out[:n]

@@ -159,7 +159,7 @@ def test_no_files_found_is_an_error(tmp_path, capsys):
 def test_unknown_detector_is_a_usage_error_listing_the_known_ones(capsys):
     status, out, err = run_main(capsys, "analyze", "--detect", "fax", FIXTURE_FILES[0])
     assert (status, out) == (2, "")
-    assert "unknown detector 'fax'; known: dtmf, cpt, amd" in err and len(err.splitlines()) == 1
+    assert "unknown detector 'fax'; known: dtmf, cpt, amd, callerid" in err and len(err.splitlines()) == 1
 
 
 def test_bad_block_ms_is_a_usage_error(capsys):
@@ -264,3 +264,50 @@ def test_fixed_blocks_recuts_any_stream():
     blocks = list(fixed_blocks(chunks, 5))
     assert [len(b) for b in blocks] == [5, 5, 5, 5, 3]
     np.testing.assert_array_equal(np.concatenate(blocks), np.arange(23))
+
+
+def caller_id_recording(tmp_path):
+    """A V.23 MDMF message, a DTMF CLIP string, then a Bell 202 SDMF message
+    with one byte spoilt on the way (its checksum no longer fits)."""
+    from gateway.dsp import callerid
+
+    good = callerid.encode(callerid.CallerId(number="0301234567", name="Lisa", time="11230845"))
+    spoilt = bytearray(callerid.encode(callerid.CallerId(number="5551212", time="11230846"), "sdmf"))
+    spoilt[12] ^= 0x01
+    gap = np.zeros(4000, np.int16)
+    audio = np.concatenate([gap, callerid.fsk_audio(good, "v23", level_dbm0=-20.0), gap,
+                            callerid.dtmf_clip_audio("0123456789"), gap,
+                            callerid.fsk_audio(bytes(spoilt), "bell202", level_dbm0=-25.0), gap])
+    return write_pcm16(tmp_path / "cid.wav", audio), good, bytes(spoilt)
+
+
+@pytest.mark.parametrize("block_ms", [20, 1000])
+def test_caller_id_json(tmp_path, capsys, block_ms):
+    path, good, spoilt = caller_id_recording(tmp_path)
+    status, out, err = run_main(capsys, "analyze", "--detect", "callerid", "--json", "--block-ms", block_ms, path)
+    assert (status, err) == (0, "")
+    (record,) = json_lines(out)
+    assert "digits" not in record  # DTMF runs for DTMF CLIP, but was not asked for
+    fsk, dtmf, failed = record["callerid"]
+    assert fsk == {"start": pytest.approx(0.5, abs=0.02), "end": fsk["end"], "standard": "v23", "format": "mdmf",
+                   "number": "0301234567", "name": "Lisa", "time": "11230845", "number_absent_reason": None,
+                   "name_absent_reason": None, "message": good.hex()}
+    assert (dtmf["standard"], dtmf["format"], dtmf["number"]) == ("dtmf", "dtmf", "0123456789")
+    assert (failed["standard"], failed["error"], failed["message"]) == (None, "checksum-failed", spoilt.hex())
+    assert fsk["end"] < dtmf["start"] < dtmf["end"] < failed["start"]
+
+
+def test_caller_id_table_with_digits(tmp_path, capsys):
+    path, _, _ = caller_id_recording(tmp_path)
+    status, out, _ = run_main(capsys, "analyze", "--detect", "dtmf,callerid", path)
+    assert status == 0
+    lines = out.splitlines()
+    assert "  digits: A0123456789C" in lines
+    assert any(line.startswith("  caller ID: 0301234567, Lisa, 11/23 08:45 (v23 mdmf) at 0.50-") for line in lines)
+    assert any(line.startswith("  caller ID: 0123456789 (dtmf) at ") for line in lines)
+    assert any(line.startswith("  caller ID: failed (checksum-failed) at ") for line in lines)
+
+
+def test_no_caller_id_in_a_dtmf_recording(capsys):
+    status, out, _ = run_main(capsys, "analyze", "--detect", "callerid", FIXTURE_FILES[0])
+    assert status == 0 and "  caller ID: (none)" in out.splitlines()
