@@ -612,3 +612,30 @@ def from_event(event) -> CallerId:
         raise CallerIdError(f"caller ID message {event.reason} on channel {event.channel}: {event.value}",
                             field="message", value=data)
     return decode(data, standard=event.reason)
+
+
+# ---------------------------------------------------------------------------
+# Which signal a country's exchanges send
+
+# DTMF CLIP (ETSI EN 300 659-1 annex B; Asterisk's cidsignalling=dtmf) where
+# it is the usual on-hook caller ID: Denmark, Finland, Sweden, the
+# Netherlands, India, Brazil (ETSI TR 101 084 and the Asterisk sample
+# configs' notes); Bell 202 in North America; V.23 FSK (EN 300 659) elsewhere.
+_DTMF_CLIP_COUNTRIES = frozenset({"dk", "fi", "se", "nl", "in", "br"})
+_BELL_COUNTRIES = frozenset({"us", "us-old", "ca"})
+
+
+def standard_for_country(country: str | None) -> str:
+    """The caller-ID signal an exchange of ``country`` sends on-hook: "bell202", "v23" or "dtmf"."""
+    if country in _BELL_COUNTRIES or country is None:
+        return "bell202"
+    return "dtmf" if country in _DTMF_CLIP_COUNTRIES else "v23"
+
+
+def callerid_audio(cid: CallerId, country: str | None, encoding: str = "linear",
+                   level_dbm0: float = LEVEL_DBM0) -> np.ndarray:
+    """The on-hook caller-ID signal of ``country`` for ``cid`` (MDMF by FSK, or DTMF CLIP)."""
+    standard = standard_for_country(country)
+    if standard == "dtmf":
+        return dtmf_clip_audio(cid, encoding)
+    return fsk_audio(cid, standard, encoding, level_dbm0)

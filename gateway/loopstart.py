@@ -107,6 +107,7 @@ class FxoLine:
         self.ringback = False
         self._offered = False
         self._transfer_dialled = False
+        self.amd: str | None = None
         self.no_answer = self.config.no_answer_timeout
         self._voice: list = []
 
@@ -119,7 +120,7 @@ class FxoLine:
             raise UsageError("the line has no battery")
         self.number, self.detect = number, frozenset(detect)
         self.no_answer = self.config.no_answer_timeout if no_answer is None else no_answer
-        self.answered_by, self.ringback, self._voice = None, False, []
+        self.answered_by, self.ringback, self._voice, self.amd = None, False, [], None
         self.state, self.deadline = Fxo.SEIZING, now + self.config.dialtone_timeout
         return [Hook(True), Detect(frozenset({"cpt"}))]
 
@@ -190,10 +191,13 @@ class FxoLine:
             return []
         if kind == "dtmf" and st is Fxo.CONNECTED and not ended:
             return [signal("digits", digits=value)]
-        if kind == "amd" and st is Fxo.CONNECTED:
+        if kind == "amd" and st is Fxo.CONNECTED:         # one report, its end the moment of decision
+            self.amd = value
             return [signal("amd", result=value, beep=False, reason=reason)]
-        if kind == "beep" and st is Fxo.CONNECTED:
-            return [signal("amd", result=None, beep=True, reason=reason)]
+        if kind == "beep" and st is Fxo.CONNECTED and not ended:   # reported as it starts, again as it ends
+            # A beep is a recorder's: whatever was decided before, a machine answered.
+            self.amd = "machine"
+            return [signal("amd", result="machine", beep=True, reason="beep")]
         if kind == "callerid" and st in (Fxo.IDLE, Fxo.RINGING):
             return self._callerid(value, now)
         return []

@@ -18,6 +18,7 @@ import asyncio
 import enum
 import itertools
 import logging
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -27,7 +28,8 @@ from gateway.call import CAUSES, CallModel, CallState, ChannelState
 from gateway.errors import LinegateError, UsageError
 from gateway.line_signal import (Battery, Detect, Flash, Hook, Listen, PlayTone, Ring, SendCallerId, SendDigits,
                                  Signal, StopMedia)
-from gateway.loopstart import FxoConfig, FxoLine, FxsConfig, FxsLine
+from gateway.dsp import callerid
+from gateway.loopstart import Fxo, FxoConfig, FxoLine, FxsConfig, FxsLine
 from gateway.dsp.tone import tone as tone_samples
 from gateway.dsp.tone_plan import load_plan
 from gateway.media import DigitsSource, MediaEngine, SamplesSource, load_prompt
@@ -126,6 +128,7 @@ class LineChannel:
     extension: str = ""
     hold_tone: str = "ringback"
     timeslot: int = 0             # E1: 1..15, 17..31; analog: 0 (PROTOCOL.md "Channels")
+    clip: object = None           # FXO: the DTMF CLIP assembler while the line rings
 
 
 @dataclass
@@ -289,14 +292,25 @@ class Gateway:
 
     # ---- detector events ----
     def _detected(self, channel: LineChannel, ev, now: float) -> None:
-        if ev.kind == "callerid" and ev.end is None:
-            from gateway.dsp import callerid as cid          # the caller-ID codec (optional until built)
+        if ev.kind == "callerid":
             try:
-                info = cid.from_event(ev)
+                info = callerid.from_event(ev)
             except (LinegateError, ValueError) as exc:
                 log.warning("channel=%s caller ID not decoded: %s", channel.id, exc)
                 return
-            self._apply(channel, channel.stack.callerid_decoded(info.number or "", info.name or "", now), now)
+            self._callerid(channel, info, now)
+            return
+        if ev.kind == "dtmf" and channel.kind == "fxo" and channel.stack.state in (Fxo.IDLE, Fxo.RINGING):
+            # On-hook DTMF is DTMF CLIP (countries that send caller ID so).
+            if channel.clip is None:
+                channel.clip = callerid.DtmfClipAssembler()
+            try:
+                info = channel.clip.feed(ev)
+            except LinegateError as exc:
+                log.warning("channel=%s DTMF caller ID dropped: %s", channel.id, exc)
+                return
+            if info is not None:
+                self._callerid(channel, info, now)
             return
         if ev.kind == "dtmf" and ev.end is None:
             if channel.waiters:
@@ -305,6 +319,9 @@ class Gateway:
                 self._collect_digit(channel, ev.value, now)
         self._apply(channel, channel.stack.detected(ev.kind, ev.value, now, ended=ev.end is not None,
                                                     reason=ev.reason), now)
+
+    def _callerid(self, channel: LineChannel, info, now: float) -> None:
+        self._apply(channel, channel.stack.callerid_decoded(info.number or "", info.name or "", now), now)
 
     def _media_done(self, channel: LineChannel, tag, reason: str, now: float) -> None:
         if tag == "digits:":
@@ -390,13 +407,15 @@ class Gateway:
         self._apply(channel, channel.stack.digits_sent(self.clock.now()), self.clock.now())
 
     def _send_callerid(self, channel: LineChannel, action: SendCallerId) -> None:
+        """To a phone on an FXS port: the country's signal (Bell 202 or V.23 MDMF, or DTMF CLIP)."""
+        when = time.strftime("%m%d%H%M", time.localtime(self.wall()))
+        info = callerid.CallerId(number=action.number or None, name=action.name or None, time=when,
+                                 number_absent_reason=None if action.number else "unavailable")
         try:
-            from gateway.dsp import callerid as cid
-        except ImportError:
-            log.warning("channel=%s caller ID not sent: no caller-ID generator in this build", channel.id)
+            audio = callerid.callerid_audio(info, channel.country)
+        except LinegateError as exc:         # a number or name the signal cannot carry
+            log.warning("channel=%s caller ID not sent: %s", channel.id, exc)
             return
-        audio = cid.fsk_audio(cid.CallerId(number=action.number, name=action.name),
-                              standard=cid.standard_for_country(channel.country))
         self.engine.play(channel.index, SamplesSource(audio))
 
     def _stop_media(self, channel: LineChannel, now: float) -> None:

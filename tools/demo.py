@@ -109,15 +109,16 @@ def run(args) -> int:
                 inbound = {"what": "inbound call", "expect": "answered", "events": []}
                 offered = await _wait_for(clock, lambda: _offered(calls, ended), CALL_TIMEOUT)
                 if offered is not None:
-                    calls[offered] = inbound
+                    calls[offered].update({k: v for k, v in inbound.items() if k != "events"})
+                    inbound = calls[offered]
                     await client.request("call.answer", call=offered)
                     await clock.sleep(TALK_SECONDS)
                     await client.request("call.hangup", call=offered)
                     await _wait_for(clock, lambda: offered in ended or None, 10.0)
                     inbound["result"] = "answered" if any(e["event"] == "call.connected"
                                                           for e in inbound["events"]) else "not answered"
-                    inbound["ani"] = next((e.get("ani") for e in calls.get(offered, inbound)["events"]
-                                           if e["event"] == "call.offered"), None)
+                    inbound["ani"] = next((e.get("ani") for e in inbound["events"] if e["event"] == "call.offered"),
+                                          None)
                 else:
                     calls["(inbound)"] = {**inbound, "result": "never offered"}
                 await clock.sleep(0.5)
@@ -200,9 +201,10 @@ def _verdict(info) -> tuple[str, bool]:
     if expect == "sit":
         sit = [t for t in tones if t.startswith("sit")]
         return f"cause {end.get('cause')} ({', '.join(tones)})", bool(sit) and end.get("cause") in (1, 34, 42)
-    result = amd[0]["result"] if amd else "none"
+    result = amd[-1]["result"] if amd else "none"          # a beep after the decision says machine
     beep = any(e.get("beep") for e in amd)
-    text = f"amd {result}" + (", beep" if beep else "")
+    first = amd[0]["result"] if amd else None
+    text = f"amd {result}" + (", beep" if beep else "") + (f" (first said {first})" if first != result else "")
     return text, result == expect
 
 

@@ -253,10 +253,20 @@ class TelephoneNetwork:
 
     def callerid_audio(self, call: Call, law: str) -> bytes | None:
         """The caller-ID signal for an inbound call, as G.711 bytes in ``law``, played on the idle line
-        500 ms after the first ring ends; None sends none. The hook for the FSK generator
-        (gateway.dsp.callerid): ``call.ani``, ``call.name``, ``call.presentation`` and the board's
-        time of ``call.started_ms`` say what to send."""
-        return None
+        500 ms after the first ring ends: the country's (gateway.dsp.callerid: Bell 202 or V.23 FSK
+        MDMF, or DTMF CLIP), with the number and name, or why they are absent. The date is the
+        board's time since 1 January 00:00 (the simulation has no calendar)."""
+        from gateway.dsp import callerid
+
+        private = call.presentation == "restricted"
+        absent = None if call.presentation == "allowed" and call.ani else ("private" if private else "unavailable")
+        minutes = (call.started_ms or 0) // 60000
+        when = f"01{1 + minutes // 1440 % 28:02d}{minutes // 60 % 24:02d}{minutes % 60:02d}"
+        cid = callerid.CallerId(number=None if absent else call.ani, number_absent_reason=absent,
+                                name=call.name if not absent and call.name else None,
+                                name_absent_reason=absent if absent or not call.name else None,
+                                time=when)
+        return callerid.callerid_audio(cid, self.country, law).tobytes()
 
     def _offer(self, line: ExchangeLine, call: Call, now: int) -> None:
         self.new_call(line, call)

@@ -135,9 +135,11 @@ def test_connected_line_reports_digits_and_amd():
     line.port_event(Ev.POLARITY_REVERSAL, 0, 5.0)
     assert signals(line.detected("dtmf", "5", 6.0)) == [("digits", {"digits": "5"})]
     assert line.detected("dtmf", "5", 6.1, ended=True) == []
-    assert signals(line.detected("amd", "machine", 8.0, reason="long-greeting")) == [
+    assert signals(line.detected("amd", "machine", 8.0, ended=True, reason="long-greeting")) == [
         ("amd", {"result": "machine", "beep": False, "reason": "long-greeting"})]
-    assert signals(line.detected("beep", "1000", 12.0))[0][1]["beep"] is True
+    assert signals(line.detected("beep", "1000", 12.0)) == [("amd", {"result": "machine", "beep": True,
+                                                                    "reason": "beep"})]
+    assert line.detected("beep", "1000", 12.5, ended=True) == []
 
 
 def test_local_hangup_and_guard_time():
