@@ -27,7 +27,9 @@
     [boards.fxs]
     interdigit = 3.0
 
-Every board takes ``name``, ``group`` (default: its port kind), ``law``
+Every board takes ``name``, ``group`` (default: its port kind), ``extensions``
+(FXS: the phones' numbers; FXO: the lines' own numbers, the DNIS of calls to
+them), ``law``
 (``alaw``/``ulaw``), ``country``, and a ``[boards.fxo]`` or ``[boards.fxs]``
 table with the loop-start settings (gateway.loopstart's FxoConfig and
 FxsConfig fields). Anything else is an error naming the file, the line and
@@ -97,7 +99,8 @@ class DaemonConfig:
 def default_config() -> DaemonConfig:
     """The embedded default: an FXO and an FXS board, simulated, on the simulated network."""
     return DaemonConfig(boards=(
-        BoardEntry(name="fxo1", simulated="fxo4"),
+        # The lines' numbers are the ones the default directory gives the first FXO board ([lines]).
+        BoardEntry(name="fxo1", simulated="fxo4", extensions=("2015550100", "2015550101", "2015550102", "2015550103")),
         BoardEntry(name="fxs1", simulated="fxs4", extensions=("201", "202", "203", "204")),
     ))
 

@@ -182,7 +182,10 @@ class Gateway:
                 ext = spec.extensions[port] if port < len(spec.extensions) else f"{spec.name}{port}"
                 stack = FxsLine(FxsConfig(extension=ext, **spec.fxs))
             channel = LineChannel(f"{spec.name}/{port}", group, port_kind, driver, port, spec.law, spec.country, stack)
-            channel.extension = getattr(stack.config, "extension", "")
+            # FXS: the phone's number (the ANI of its calls); FXO: the line's own number (the DNIS of
+            # calls to it: an analog line does not say which number was called).
+            channel.extension = spec.extensions[port] if port < len(spec.extensions) else \
+                getattr(stack.config, "extension", "")
             self.channels[channel.id] = channel
             self.by_port[(spec.name, port)] = channel
             self.model.add_channel(channel.id, group, port_kind, self.wall())
