@@ -244,9 +244,23 @@ class Gateway:
     # ---- the tick ----
     async def run(self, pacer) -> None:
         """Tick until ``stop``. ``pacer`` moves time one tick at a time (real or virtual)."""
-        while not self._stopping:
-            await pacer.next_tick(self)
-            await self.tick()
+        try:
+            while not self._stopping:
+                await pacer.next_tick(self)
+                await self.tick()
+        finally:
+            self._abandon_waits()
+
+    def _abandon_waits(self) -> None:
+        """Time stops: whoever waits for a piece of media or for digits is answered now."""
+        now = self.clock.now()
+        for channel in self.channels.values():
+            for tag in list(channel.waiters):
+                self._resolve(channel, tag, "stopped", now)
+            if channel.collect is not None:
+                self._finish_collect(channel, "stopped", now)
+            if channel.transfer is not None and not channel.transfer.done():
+                channel.transfer.set_exception(OperationError("wrong-state", "the gateway stopped"))
 
     def stop(self) -> None:
         self._stopping = True
