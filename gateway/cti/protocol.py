@@ -646,7 +646,7 @@ register_event = EVENTS.register
 
 # The detector names of gateway.dsp.detector_bank.DETECTORS (not imported: a
 # client of the socket needs no compiled core; a test keeps the two equal).
-DETECTORS = ("dtmf", "modem", "cpt", "amd")
+DETECTORS = ("dtmf", "modem", "cpt", "amd", "callerid")
 
 _NUMBER = dict(max_length=64, pattern=r"\+?[0-9A-D*#,w]{1,63}",
                pattern_doc="a phone number: digits, * # A-D, a leading +, ',' or 'w' to pause")
