@@ -192,8 +192,8 @@ class CallModel:
         if channel.alarm == alarm:
             return
         channel.alarm = alarm
-        self._emit("channel.alarm", now, channel=channel.id, alarms=[] if alarm is None else [alarm])
-        if alarm is not None and channel.call is None:
+        self._emit("channel.alarm", now, channel=channel.id, alarms=[] if alarm is None else alarm.split(","))
+        if alarm is not None and (channel.call is None or self.calls[channel.call].ended):
             self.set_channel_state(channel_id, ChannelState.OUT_OF_SERVICE, now)
         elif alarm is None and channel.state is ChannelState.OUT_OF_SERVICE:
             self.set_channel_state(channel_id, ChannelState.IDLE, now)

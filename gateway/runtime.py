@@ -66,12 +66,16 @@ class ClearLine:
         self.state = _ClearState.CONNECTED
         return [Detect(frozenset({"dtmf", "cpt"}) | frozenset(detect)), Signal("connected", {"how": "signalling"})]
 
-    def hangup(self, now, cause=16):
+    def hangup(self, now, cause=16, by="local"):
         if self.state is _ClearState.IDLE:
             return []
         self.state = _ClearState.IDLE
-        return [StopMedia(), Detect(frozenset()), Signal("disconnected", {"cause": cause, "by": "local"}),
+        return [StopMedia(), Detect(frozenset()), Signal("disconnected", {"cause": cause, "by": by}),
                 Signal("free", {})]
+
+    def line_down(self, now, cause):
+        """The span lost its frames: the circuit is gone."""
+        return self.hangup(now, cause, by="network")
 
     def answer(self, now):
         raise UsageError("nothing to answer on a clear channel")
@@ -151,6 +155,7 @@ class Gateway:
         self.drivers: list[BoardDriver] = []
         self.channels: dict[str, LineChannel] = {}
         self.by_port: dict[tuple, LineChannel] = {}
+        self._span_channels: dict[tuple, list] = {}     # (board, span) -> its timeslots' channels
         self.engine: MediaEngine | None = None
         self.listeners = []               # callables taking the model's events (CTI, store, log)
         self._line_events: deque = deque()
@@ -203,6 +208,7 @@ class Gateway:
                 channel = LineChannel(f"{spec.name}/{span}.{ts}", group, "e1", driver, span, spec.law, spec.country,
                                       ClearLine(), timeslot=ts)
                 self.channels[channel.id] = channel
+                self._span_channels.setdefault((spec.name, span), []).append(channel)
                 self.model.add_channel(channel.id, group, "e1", self.wall())
 
     def start_engine(self) -> None:
@@ -274,6 +280,8 @@ class Gateway:
                 channel = self.by_port.get((name, message.port))
                 if channel is not None:
                     self._apply(channel, channel.stack.port_event(message.event, message.value, at), at)
+            elif isinstance(message, p.Alarms):
+                self._span_alarms(name, message, at)
         rx = {}
         for channel in self._by_index:
             block = channel.driver.take_audio(channel.port, channel.timeslot)
@@ -306,6 +314,19 @@ class Gateway:
         if events:
             for listener in self.listeners:
                 listener(events)
+
+    def _span_alarms(self, board: str, message, now: float) -> None:
+        """A span's alarms (PROTOCOL.md: raised after 100 ms, cleared 200 ms after they went) on
+        each of its timeslots' channels. A span that lost its frames (LOS, AIS, LOF) carries no
+        call: those up are cleared with cause 38, network out of order; RAI alone (the far end
+        does not hear us) is reported and left to the signalling."""
+        names = [flag.name.lower() for flag in p.Alarm if message.alarms & flag]
+        down = bool(message.alarms & (p.Alarm.LOS | p.Alarm.AIS | p.Alarm.LOF))
+        for channel in self._span_channels.get((board, message.span), ()):
+            state = self.model.channels[channel.id]
+            if down and state.call is not None and not self.model.calls[state.call].ended:
+                self._apply(channel, channel.stack.line_down(now, 38), now)
+            self.model.set_alarm(channel.id, ",".join(names) if names else None, self.wall(now))
 
     # ---- detector events ----
     def _detected(self, channel: LineChannel, ev, now: float) -> None:

@@ -132,7 +132,7 @@ def run(args) -> int:
         board_options += ["--number"] * bool(args.number) + ["--call"] * bool(args.call)
         if board_options:
             raise UsageError(f"linegate sim {args.kind}: {', '.join(board_options)}: "
-                             f"not options of {args.kind}")
+                             f"a board's or a modem's options, not {args.kind}'s")
         return importlib.import_module(TOOLS[args.kind]).run(args)
     if getattr(args, "file", None) is not None or getattr(args, "json", False):
         raise UsageError(f"--file and --json are options of linegate sim {' / '.join(TOOLS)}, not of a board")

@@ -91,7 +91,7 @@ def test_an_unknown_op_suggests_a_close_name():
     ({"to": "1", "detect": "amd"}, 'args.detect: expected a list, got "amd"'),
     ({"to": "1", "detect": ["amd", "fax"]}, 'args.detect[1]: "fax" is not one of "dtmf", "modem", "cpt", "amd"'),
     ({"to": "1", "detect": ["amd", "amd"]}, 'args.detect[1]: "amd" is there already'),
-    ({"to": "1", "detect": ["amd", "cpt", "dtmf", "modem", "amd"]}, "args.detect: 5 items; at most 4"),
+    ({"to": "1", "detect": ["amd", "cpt", "dtmf", "modem", "callerid", "amd"]}, "args.detect: 6 items; at most 5"),
     ({"to": "1", "timeout": 0.5}, "args.timeout: 0.5 is below the minimum 1"),
     ({"to": "1", "timeout": 601}, "args.timeout: 601 is above the maximum 600"),
     ({"to": "1", "timeout": "10"}, 'args.timeout: expected a number, got "10"'),

@@ -145,3 +145,28 @@ def test_e1_clear_channel_carries_audio_both_ways(board):
     assert "".join(e["digits"] for e in seen if e["event"] == "call.digits" and e["call"] == call) == "1234"
     assert [e["event"] for e in seen if e.get("call") == call and e["event"].startswith("call.")][:2] == [
         "call.dialing", "call.connected"]
+
+
+def test_a_span_that_loses_its_signal_clears_its_calls_and_comes_back(board):
+    url = board("e1x2", "los@span1:1500ms-3s")
+
+    async def scenario():
+        gateway = Gateway(RealClock())
+        await gateway.add_board(BoardSpec(url, "e1a"))
+        gateway.start_engine()
+        seen = collector(gateway)
+        call = gateway.make_call("1", channel_id="e1a/1.5")
+        other = gateway.make_call("1", channel_id="e1a/0.5")
+        await running(gateway, 6.0, until=lambda: any(
+            e["event"] == "channel.alarm" and e["channel"] == "e1a/1.5" and e["alarms"] == [] for e in seen))
+        await gateway.close()
+        return call, other, seen
+
+    call, other, seen = asyncio.run(scenario())
+    disc = [e for e in seen if e["event"] == "call.disconnected"]
+    assert [(e["call"], e["cause"], e["by"]) for e in disc] == [(call, 38, "network")]
+    alarms = [e["alarms"] for e in seen if e["event"] == "channel.alarm" and e["channel"] == "e1a/1.5"]
+    assert alarms == [["los"], []]
+    assert not [e for e in seen if e["event"] == "channel.alarm" and e["channel"].startswith("e1a/0.")]
+    states = [e["state"] for e in seen if e["event"] == "channel.state" and e["channel"] == "e1a/1.7"]
+    assert states == ["out-of-service", "idle"]

@@ -36,7 +36,7 @@ def test_a_bad_file_is_exit_2_naming_the_line(tmp_path, capsys):
 
 def test_board_options_and_tool_options_do_not_mix(capsys):
     assert main(["sim", "directory", "--listen", "pty"]) == 2
-    assert "--listen: a board's options" in capsys.readouterr().err
+    assert "--listen: a board's or a modem's options" in capsys.readouterr().err
     assert main(["sim", "fxo4", "--json"]) == 2
     assert "--file and --json are options of linegate sim directory" in capsys.readouterr().err
     assert main(["sim", "fxo4"]) == 2
