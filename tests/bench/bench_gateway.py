@@ -218,13 +218,13 @@ async def latency(seconds: float, rate: float) -> dict:
             "p99": lat[int(len(lat) * 0.99) - 1], "max": lat[-1], "overruns": gateway.overruns}
 
 
-def main() -> int:
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--channels", default="120,240,480,960")
     parser.add_argument("--seconds", type=float, default=10.0, help="simulated seconds per capacity run")
     parser.add_argument("--latency-seconds", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=200.0, help="CTI events a second in the latency run")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     print(f"Gateway capacity: E1 clear channels, looped by the board simulators, virtual time, "
           f"{args.seconds:g} simulated s each; DTMF + CPT on every channel, AMD on a quarter")
     print(f"{'channels':>8} {'boards':>6} {'gw CPU s':>9} {'wall s':>7} {'x real time':>11} "
