@@ -192,6 +192,8 @@ class FxoLine:
         if kind == "dtmf" and st is Fxo.CONNECTED and not ended:
             return [signal("digits", digits=value)]
         if kind == "amd" and st is Fxo.CONNECTED:         # one report, its end the moment of decision
+            if self.amd == "machine" and value == "machine":
+                return []                                  # a beep said so already
             self.amd = value
             return [signal("amd", result=value, beep=False, reason=reason)]
         if kind == "beep" and st is Fxo.CONNECTED and not ended:   # reported as it starts, again as it ends

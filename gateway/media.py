@@ -44,6 +44,17 @@ FULL_SCALE_DBM0 = 3.14           # a full-scale G.711 sine is +3.14 dBm0 (ITU-T 
 
 DTMF_ON_MS, DTMF_OFF_MS, DTMF_LEVEL_DBM0 = 80, 80, -7.0
 
+# The answering-machine detector hears each channel AMD_DELAY blocks late, so
+# that when a call is answered it can start where the answer began: the
+# native AMD (like the calls it was trained on) expects the line's quiet
+# before the first word, and an answer known from the voice itself is only
+# known some blocks into it. At the start, the blocks before the voice's onset
+# are replaced by the quietest of them (the line's own noise), so neither a
+# ringback tail nor nothing at all comes first. Decisions come AMD_DELAY
+# blocks (240 ms) after the audio that made them.
+AMD_DELAY = 12
+QUIET_DBM0 = -45.0               # a pre-roll block quieter than this is the line's noise
+
 
 class Source:
     """Something to play: ``read(n)`` gives up to n int16 samples, fewer at its end."""
@@ -153,6 +164,10 @@ class _Channel:
     record_tag: object = None
     recorded: float = 0.0          # seconds of the last recording that ended
     bridged: int | None = None     # the channel whose received audio this one sends
+    amd_row: int = -1              # the channel's row in its law's AMD bank (-1: no AMD)
+    voiced: deque = None           # the voice readings of the last AMD_DELAY ticks (listened channels)
+    preroll: bytes | None = None   # the block the AMD hears instead of what came before the onset
+    preroll_left: int = 0          # delayed blocks still to replace
 
 
 @dataclass
@@ -173,13 +188,23 @@ class MediaEngine:
             raise UsageError(f"laws: {bad[0]!r} is not one of {', '.join(LAWS)}")
         self.country = country
         self.detect = tuple(detect)
+        main = tuple(d for d in self.detect if d != "amd")
         self._banks = {}
+        self._amd_banks = {}
         self._rows = {}                      # law -> engine channels in bank order
         for law in LAWS:
             members = [i for i, lw in enumerate(laws) if lw == law]
             if members:
-                self._banks[law] = DetectorBank(len(members), detect=self.detect, encoding=law, country=country)
+                if main:
+                    self._banks[law] = DetectorBank(len(members), detect=main, encoding=law, country=country)
+                if "amd" in self.detect:
+                    self._amd_banks[law] = DetectorBank(len(members), detect=("amd",), encoding=law)
                 self._rows[law] = np.array(members)
+        # The last AMD_DELAY blocks of every channel, oldest first (the AMD bank's input).
+        self._history = {law: np.full((AMD_DELAY, len(rows), BLOCK), SILENCE_CODE[law], np.uint8)
+                         for law, rows in self._rows.items()}
+        self._history_at = 0                 # the ring's slot of the oldest block
+        self._prerolling = set()             # channels whose AMD still hears a pre-roll
         self._input = {law: np.full((len(rows), BLOCK), SILENCE_CODE[law], np.uint8)
                        for law, rows in self._rows.items()}
         self._decode = {law: g711.decode(np.arange(256, dtype=np.uint8), law).astype(np.float32) for law in LAWS}
@@ -189,9 +214,15 @@ class MediaEngine:
             for r, ch in enumerate(rows):
                 row_of[int(ch)] = r
         for i, law in enumerate(laws):
-            bank = self._banks[law]
-            bank.set_active(row_of[i], ())
-            self.channels.append(_Channel(law, bank, row_of[i], country, deque()))
+            bank = self._banks.get(law)
+            if bank is not None:
+                bank.set_active(row_of[i], ())
+            amd = self._amd_banks.get(law)
+            if amd is not None:
+                amd.set_active(row_of[i], ())
+            self.channels.append(_Channel(law, bank, row_of[i], country, deque(),
+                                          amd_row=row_of[i] if amd is not None else -1,
+                                          voiced=deque(maxlen=AMD_DELAY)))
         self._window = np.hanning(BLOCK).astype(np.float32)
         self._full_scale = (32768.0 ** 2) / 2.0
 
@@ -201,17 +232,48 @@ class MediaEngine:
     # ---- per channel ----
     def set_detectors(self, channel: int, names, reset: bool = False) -> None:
         ch = self.channels[channel]
-        if reset:
-            ch.bank.reset(ch.row)
-        ch.bank.set_active(ch.row, tuple(n for n in names if n in self.detect))
+        names = tuple(n for n in names if n in self.detect)
+        if ch.bank is not None:
+            if reset:
+                ch.bank.reset(ch.row)
+            ch.bank.set_active(ch.row, tuple(n for n in names if n != "amd"))
+        if ch.amd_row >= 0:
+            amd = self._amd_banks[ch.law]
+            was = "amd" in amd.active(ch.amd_row)
+            amd.set_active(ch.amd_row, ("amd",) if "amd" in names else ())
+            if "amd" in names and not was:
+                self._start_amd(ch)
+
+    def _start_amd(self, ch) -> None:
+        """The AMD starts on the delayed audio: what came before the voice's onset (the last
+        run of voice readings; none: the answer is now) is replaced by the line's noise."""
+        readings = list(ch.voiced)
+        onset = len(readings)
+        while onset > 0 and (readings[onset - 1] or (onset >= 2 and readings[onset - 2])):
+            onset -= 1
+        pre = AMD_DELAY - (len(readings) - onset)       # delayed blocks before the onset
+        history = self._history[ch.law]
+        blocks = [history[(self._history_at + k) % AMD_DELAY, ch.row] for k in range(max(pre, 0))]
+        quietest = min(blocks, key=lambda b: float(np.mean(self._decode[ch.law][b] ** 2)), default=None)
+        if quietest is not None and _dbm0(self._decode[ch.law][quietest]) < QUIET_DBM0:
+            ch.preroll = quietest.tobytes()
+        else:
+            ch.preroll = bytes([SILENCE_CODE[ch.law]]) * BLOCK
+        ch.preroll_left = max(pre, 0)
+        if ch.preroll_left:
+            self._prerolling.add(self.channels.index(ch))
 
     def active(self, channel: int) -> tuple:
         ch = self.channels[channel]
-        return ch.bank.active(ch.row)
+        names = ch.bank.active(ch.row) if ch.bank is not None else ()
+        if ch.amd_row >= 0 and self._amd_banks[ch.law].active(ch.amd_row):
+            names = tuple(names) + ("amd",)
+        return tuple(names)
 
     def set_country(self, channel: int, country: str) -> None:
         ch = self.channels[channel]
-        ch.bank.set_country(ch.row, country)
+        if ch.bank is not None and "cpt" in ch.bank.detect:
+            ch.bank.set_country(ch.row, country)
         ch.country = country
 
     def set_listen(self, channel: int, on: bool) -> None:
@@ -285,17 +347,22 @@ class MediaEngine:
     def tick(self, rx: dict) -> TickResult:
         """``rx``: channel -> 160 bytes received this tick (missing: silence)."""
         events = []
-        for law, bank in self._banks.items():
+        for law, rows in self._rows.items():
             block = self._input[law]
             block[:] = SILENCE_CODE[law]
-            rows = self._rows[law]
             for r, ch in enumerate(rows):
                 data = rx.get(int(ch))
                 if data is not None:
                     block[r] = np.frombuffer(data, np.uint8)
-            for ev in bank.feed(block):
-                events.append((int(rows[ev.channel]), ev))
+            bank = self._banks.get(law)
+            if bank is not None:
+                for ev in bank.feed(block):
+                    events.append((int(rows[ev.channel]), ev))
         voice = self._voice_readings()
+        for i, ch in enumerate(self.channels):
+            ch.voiced.append(voice.get(i, False))
+        if self._amd_banks:
+            events += self._feed_amd()
         done = []
         self._record(rx, done)
         tx = {}
@@ -310,6 +377,26 @@ class MediaEngine:
                     other = self.channels[ch.bridged].law
                     tx[i] = data if other == ch.law else _transcode(data, other, ch.law, self._decode)
         return TickResult(events, voice, tx, done)
+
+    def _feed_amd(self) -> list:
+        """The AMD banks hear the block of AMD_DELAY ticks ago (the pre-roll where it applies),
+        and the ring keeps this tick's block."""
+        events = []
+        slot = self._history_at
+        self._history_at = (slot + 1) % AMD_DELAY
+        for law, bank in self._amd_banks.items():
+            rows = self._rows[law]
+            delayed = self._history[law][slot].copy()
+            for i in [i for i in self._prerolling if self.channels[i].law == law]:
+                ch = self.channels[i]
+                delayed[ch.row] = np.frombuffer(ch.preroll, np.uint8)
+                ch.preroll_left -= 1
+                if not ch.preroll_left:
+                    self._prerolling.discard(i)
+            self._history[law][slot] = self._input[law]
+            for ev in bank.feed(delayed):
+                events.append((int(rows[ev.channel]), ev))
+        return events
 
     def _next_block(self, i, ch, done) -> bytes | None:
         out = np.zeros(BLOCK, np.int16)
@@ -348,6 +435,11 @@ class MediaEngine:
             ch = self.channels[i]
             x[k] = self._decode[ch.law][self._input[ch.law][ch.row]]
         return dict(zip(listened, voice_like(x, self._window, self._full_scale)))
+
+
+def _dbm0(x: np.ndarray) -> float:
+    power = float(np.mean(x.astype(np.float32) ** 2))
+    return 10 * np.log10(max(power, 1e-9) / (32768.0 ** 2 / 2)) + FULL_SCALE_DBM0
 
 
 def _transcode(data: bytes, law_in: str, law_out: str, tables) -> bytes:

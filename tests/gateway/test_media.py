@@ -159,3 +159,36 @@ def test_bridged_channels_carry_each_others_audio_across_laws():
     engine.play(1, DigitsSource("1"))
     assert set(engine.tick({0: a}).tx) == {1}                         # its own playback wins
     assert engine.unbridge(1) == 0 and engine.tick({0: a}).tx.keys() <= {1}
+
+
+def answered_by_voice(engine, audio, law="ulaw"):
+    """Play ringback-then-answer audio into channel 0 as a call does: listen for voice while it
+    rings, turn AMD on when 3 of the last 5 blocks are voice (as gateway.loopstart does)."""
+    engine.set_listen(0, True)
+    recent, decided = [], []
+    for b in blocks_of(audio, law):
+        result = engine.tick({0: b})
+        if 0 in result.voice:
+            recent = (recent + [result.voice[0]])[-5:]
+            if sum(recent) >= 3:
+                engine.set_listen(0, False)
+                engine.set_detectors(0, ("amd",))
+        decided += [e for c, e in result.events if e.kind == "amd"]
+    return decided
+
+
+@pytest.mark.parametrize("voice,expect", [("greeting-extension-en", "machine"), ("greeting-it", "machine"),
+                                          ("greeting-leave-message-en", "machine"), ("person-hello-en", "human"),
+                                          ("person-sorry-en", "human")])
+def test_amd_starts_where_a_voice_answered_call_began(voice, expect):
+    """Answer known from the voice is known some blocks into it, often right after a ringback
+    burst: the AMD hears the line's quiet and then the voice from its onset (AMD_DELAY)."""
+    from pathlib import Path
+    voices = Path(__file__).resolve().parents[2] / "boards" / "sim" / "voices"
+    speech = np.concatenate(list(open_wav(voices / f"{voice}.wav").blocks(8000)))
+    ring = load_plan("us")["ringback"].player(-13).generate(BLOCK * 150)     # 2 s on, 1 s off
+    rng = np.random.default_rng(5)
+    audio = np.concatenate([ring[:int(2.1 * 8000)], speech, np.zeros(8000 * 6, np.int16)])
+    audio = (audio + rng.normal(0, 12, len(audio))).astype(np.int16)
+    decided = answered_by_voice(MediaEngine(["ulaw"], country="us"), audio)
+    assert [e.value for e in decided][:1] == [expect]
