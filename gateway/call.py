@@ -215,7 +215,8 @@ class CallModel:
         channel = self.channel(channel_id)
         if channel.call is not None:
             raise UsageError(f"channel {channel_id} is busy with call {channel.call}")
-        if channel.state not in (ChannelState.IDLE,):
+        # A phone on an FXS port dials before its call exists: the channel is seized, not idle.
+        if channel.state is not ChannelState.IDLE and not (channel.state is ChannelState.DIALING and direction == "inbound"):
             raise UsageError(f"channel {channel_id} is {channel.state.value}, not idle")
         call = Call(f"{self._prefix}{next(self._ids)}", channel_id, direction, state, **kw)
         call.times[state.value] = now

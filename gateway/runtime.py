@@ -165,6 +165,7 @@ class Gateway:
         self._collect_waiters = {}
         self.ticks = 0
         self.overruns = 0
+        self.faults = 0                   # actions that failed (logged; the tick goes on)
         self._stopping = False
 
     # ---- set-up ----
@@ -279,7 +280,8 @@ class Gateway:
             if isinstance(message, p.PortEvent):
                 channel = self.by_port.get((name, message.port))
                 if channel is not None:
-                    self._apply(channel, channel.stack.port_event(message.event, message.value, at), at)
+                    self._apply(channel, self._ask(channel, channel.stack.port_event, message.event, message.value, at),
+                                at)
             elif isinstance(message, p.Alarms):
                 self._span_alarms(name, message, at)
         rx = {}
@@ -293,13 +295,13 @@ class Gateway:
             self._detected(channel, ev, now)
         for index, voice in result.voice.items():
             channel = self._by_index[index]
-            self._apply(channel, channel.stack.heard(voice, now), now)
+            self._apply(channel, self._ask(channel, channel.stack.heard, voice, now), now)
         for index, tag, reason in result.done:
             self._media_done(self._by_index[index], tag, reason, now)
         for channel in self._by_index:
             deadline = channel.stack.deadline
             if deadline is not None and deadline <= now:
-                self._apply(channel, channel.stack.tick(now), now)
+                self._apply(channel, self._ask(channel, channel.stack.tick, now), now)
             if channel.collect is not None:
                 self._collect_timer(channel, now)
         for index, block in result.tx.items():
@@ -355,8 +357,8 @@ class Gateway:
                 self._barge_in(channel, ev.value, now)
             if channel.collect is not None:
                 self._collect_digit(channel, ev.value, now)
-        self._apply(channel, channel.stack.detected(ev.kind, ev.value, now, ended=ev.end is not None,
-                                                    reason=ev.reason), now)
+        self._apply(channel, self._ask(channel, channel.stack.detected, ev.kind, ev.value, now,
+                                       ended=ev.end is not None, reason=ev.reason), now)
 
     def _callerid(self, channel: LineChannel, info, now: float) -> None:
         self._apply(channel, channel.stack.callerid_decoded(info.number or "", info.name or "", now), now)
@@ -395,39 +397,56 @@ class Gateway:
         return self.model.channels[channel.id].call
 
     # ---- carrying out a stack's actions ----
+    def _ask(self, channel: LineChannel, what, *args, **kwargs) -> list:
+        """A stack's answer to an input; a stack that fails is logged and answers nothing."""
+        try:
+            return what(*args, **kwargs)
+        except Exception:
+            self.faults += 1
+            log.exception("channel=%s stack %s failed", channel.id, getattr(what, "__name__", what))
+            return []
+
     def _apply(self, channel: LineChannel, actions: list, now: float) -> None:
         for action in actions:
-            if isinstance(action, Signal):
-                self._signal(channel, action, now)
-            elif isinstance(action, Hook):
-                self._port(channel, p.PortAction.OFF_HOOK if action.offhook else p.PortAction.ON_HOOK)
-            elif isinstance(action, Flash):
-                self._port(channel, p.PortAction.FLASH, action.ms)
-            elif isinstance(action, SendDigits):
-                if action.method == "dtmf":
-                    self.engine.play(channel.index, DigitsSource(action.digits), tag="digits:")
-                else:
-                    channel.pulses = asyncio.get_running_loop().create_task(self._pulse(channel, action.digits))
-            elif isinstance(action, Detect):
-                self.engine.set_detectors(channel.index, action.names)
-            elif isinstance(action, Listen):
-                self.engine.set_listen(channel.index, action.on)
-            elif isinstance(action, PlayTone):
-                self.engine.play_tone(channel.index, action.tone)
-            elif isinstance(action, Ring):
-                self._port(channel, p.PortAction.RING_START if action.on else p.PortAction.RING_STOP)
-            elif isinstance(action, Battery):
-                self._port(channel, p.PortAction.BATTERY_ON if action.on else p.PortAction.BATTERY_OFF)
-                if not action.on and action.ms:
-                    asyncio.get_running_loop().call_later(action.ms / 1000, self._port, channel,
-                                                          p.PortAction.BATTERY_ON)
-            elif isinstance(action, SendCallerId):
-                self._send_callerid(channel, action)
-            elif isinstance(action, StopMedia):
-                self._stop_media(channel, now)
-                if channel.pulses is not None:
-                    channel.pulses.cancel()
-                    channel.pulses = None
+            try:
+                self._carry_out(channel, action, now)
+            except Exception:
+                # One channel's trouble (a bug, a refused transition) must not stop the others' calls.
+                self.faults += 1
+                log.exception("channel=%s action=%r failed", channel.id, action)
+
+    def _carry_out(self, channel: LineChannel, action, now: float) -> None:
+        if isinstance(action, Signal):
+            self._signal(channel, action, now)
+        elif isinstance(action, Hook):
+            self._port(channel, p.PortAction.OFF_HOOK if action.offhook else p.PortAction.ON_HOOK)
+        elif isinstance(action, Flash):
+            self._port(channel, p.PortAction.FLASH, action.ms)
+        elif isinstance(action, SendDigits):
+            if action.method == "dtmf":
+                self.engine.play(channel.index, DigitsSource(action.digits), tag="digits:")
+            else:
+                channel.pulses = asyncio.get_running_loop().create_task(self._pulse(channel, action.digits))
+        elif isinstance(action, Detect):
+            self.engine.set_detectors(channel.index, action.names)
+        elif isinstance(action, Listen):
+            self.engine.set_listen(channel.index, action.on)
+        elif isinstance(action, PlayTone):
+            self.engine.play_tone(channel.index, action.tone)
+        elif isinstance(action, Ring):
+            self._port(channel, p.PortAction.RING_START if action.on else p.PortAction.RING_STOP)
+        elif isinstance(action, Battery):
+            self._port(channel, p.PortAction.BATTERY_ON if action.on else p.PortAction.BATTERY_OFF)
+            if not action.on and action.ms:
+                asyncio.get_running_loop().call_later(action.ms / 1000, self._port, channel,
+                                                      p.PortAction.BATTERY_ON)
+        elif isinstance(action, SendCallerId):
+            self._send_callerid(channel, action)
+        elif isinstance(action, StopMedia):
+            self._stop_media(channel, now)
+            if channel.pulses is not None:
+                channel.pulses.cancel()
+                channel.pulses = None
 
     def _port(self, channel: LineChannel, action: p.PortAction, ms: int = 0) -> None:
         channel.driver.command(p.PortCommand(channel.port, action, ms))

@@ -31,7 +31,8 @@ async def until(daemon, events, predicate, seconds=90.0):
     while daemon.clock.now() < deadline:
         if predicate(events):
             return True
-        await daemon.clock.sleep(0.1)
+        assert not daemon.stopped.is_set(), "the gateway's tick stopped"
+        await asyncio.wait_for(daemon.clock.sleep(0.1), 30)     # virtual time stands still if the tick died
     return False
 
 
@@ -144,3 +145,50 @@ def test_bad_requests_get_errors_and_the_socket_lives_on(tmp_path):
     assert errors == ["not-found", "not-found", "not-found", "not-found"]
     assert {c["channel"] for c in channels["channels"]} >= {"fxo1/0", "fxo1/3", "fxs1/0", "fxs1/3"}
     assert all(c["state"] == "idle" for c in channels["channels"])
+
+
+def test_a_phone_on_an_fxs_port_calls_out_and_its_digits_are_offered(tmp_path):
+    async def body(daemon, client):
+        events = []
+        task = collect(client, events)
+        fxs = next(d for d in daemon.gateway.drivers if d.kind.name == "fxs4")
+        daemon.network.dial_from_phone(fxs.identity.serial, 1, "5551234")
+        assert await until(daemon, events, lambda evs: any(e["event"] == "call.offered" for e in evs), 40)
+        offered = next(e for e in events if e["event"] == "call.offered")
+        await client.request("call.answer", call=offered["call"])
+        assert await until(daemon, events, lambda evs: of(evs, offered["call"], "call.connected"), 10)
+        await client.request("call.hangup", call=offered["call"])
+        assert await until(daemon, events, lambda evs: of(evs, offered["call"], "call.disconnected"), 10)
+        task.cancel()
+        return offered
+
+    offered = asyncio.run(with_daemon(tmp_path, body))
+    assert (offered["channel"], offered["ani"], offered["dnis"]) == ("fxs1/1", "202", "5551234")
+
+
+def test_hold_retrieve_and_a_consultative_transfer_between_two_calls(tmp_path):
+    async def body(daemon, client):
+        events = []
+        task = collect(client, events)
+        a = (await client.request("call.make", to=PERSON))["call"]
+        b = (await client.request("call.make", to="2125550101"))["call"]
+        assert await until(daemon, events, lambda evs: of(evs, a, "call.connected") and of(evs, b, "call.connected"),
+                           90)
+        await client.request("call.hold", call=a)
+        await client.request("call.retrieve", call=a)
+        await client.request("call.hold", call=a)
+        result = await client.request("call.transfer", call=b, consult=a)
+        await daemon.clock.sleep(1.0)
+        states = {c: daemon.gateway.model.calls[c].state.value for c in (a, b)}
+        await client.request("call.hangup", call=a)          # one leg ends: the other goes too
+        assert await until(daemon, events, lambda evs: of(evs, b, "call.disconnected"), 10)
+        task.cancel()
+        return a, b, result, states, events
+
+    a, b, result, states, events = asyncio.run(with_daemon(tmp_path, body))
+    assert [e["event"] for e in of(events, a) if e["event"] in ("call.held", "call.retrieved")] == [
+        "call.held", "call.retrieved", "call.held", "call.retrieved"]
+    assert result == {"how": "bridge", "calls": [b, a]}
+    assert states == {a: "connected", b: "connected"}
+    assert of(events, a, "call.transferred")[0]["to_call"] == b
+    assert of(events, b, "call.disconnected")[0]["by"] == "local"
