@@ -15,7 +15,6 @@ so event times and call records read as dates.
 from __future__ import annotations
 
 import asyncio
-import enum
 import itertools
 import logging
 import time
@@ -25,13 +24,14 @@ from dataclasses import dataclass, field
 from gateway.board_driver import BoardDriver
 from gateway.boards import protocol as p
 from gateway.call import CAUSES, CallModel, CallState, ChannelState
+from gateway.clear_channel import ClearLine
+from gateway.dsp import callerid
+from gateway.dsp.tone import tone as tone_samples
+from gateway.dsp.tone_plan import load_plan
 from gateway.errors import LinegateError, UsageError
 from gateway.line_signal import (Battery, Detect, Flash, Hook, Listen, PlayTone, Ring, SendCallerId, SendDigits,
                                  Signal, StopMedia)
-from gateway.dsp import callerid
 from gateway.loopstart import Fxo, FxoConfig, FxoLine, FxsConfig, FxsLine
-from gateway.dsp.tone import tone as tone_samples
-from gateway.dsp.tone_plan import load_plan
 from gateway.media import DigitsSource, MediaEngine, SamplesSource, load_prompt
 
 log = logging.getLogger("linegate.gateway")
@@ -41,69 +41,14 @@ PULSE_BREAK_MS, PULSE_MAKE, PULSE_INTERDIGIT = 60, 0.040, 0.700     # 10 pps, 60
 
 
 def tone_cycle(country: str, tone: str):
-    """One cadence cycle of a plan's tone as samples (a steady tone: one second)."""
-    player = load_plan(country)[tone].player()
+    """One cadence cycle of a plan's tone as samples (a steady tone: one second; 30 s at most)."""
+    spec = load_plan(country)[tone]
+    player = spec.player()
     total = player.total_samples
-    if total is None:
-        spec = load_plan(country)[tone]
-        cycle = sum(seg.duration_ms for seg in spec.segments() if not seg.forever) if spec.segments() else 0
-        total = cycle * 8 if cycle else 8000
+    if total is None:                    # it repeats: one round of its elements
+        cycle_ms = sum(seg.duration_ms for seg in spec.segments() if not seg.forever)
+        total = cycle_ms * 8 if cycle_ms else 8000
     return player.generate(min(total, 8000 * 30))
-
-
-class ClearLine:
-    """An E1 timeslot without signalling: a permanent ("nailed-up") circuit. A call on it
-    is connected as soon as it is made and ends when either side says so; nothing is
-    dialled. Until E1 signalling (PRI, R2) exists, this is how its timeslots carry audio."""
-
-    def __init__(self):
-        self.state = _ClearState.IDLE
-        self.deadline = None
-
-    def originate(self, number, now, detect=(), no_answer=None, callerid=None):
-        if self.state is not _ClearState.IDLE:
-            raise UsageError(f"the timeslot is {self.state.value}")
-        self.state = _ClearState.CONNECTED
-        return [Detect(frozenset({"dtmf", "cpt"}) | frozenset(detect)), Signal("connected", {"how": "signalling"})]
-
-    def hangup(self, now, cause=16, by="local"):
-        if self.state is _ClearState.IDLE:
-            return []
-        self.state = _ClearState.IDLE
-        return [StopMedia(), Detect(frozenset()), Signal("disconnected", {"cause": cause, "by": by}),
-                Signal("free", {})]
-
-    def line_down(self, now, cause):
-        """The span lost its frames: the circuit is gone."""
-        return self.hangup(now, cause, by="network")
-
-    def answer(self, now):
-        raise UsageError("nothing to answer on a clear channel")
-
-    def port_event(self, code, value, now):
-        return []
-
-    def detected(self, kind, value, now, ended=False, reason=None):
-        if kind == "dtmf" and not ended and self.state is _ClearState.CONNECTED:
-            return [Signal("digits", {"digits": value})]
-        if kind in ("amd", "beep") and self.state is _ClearState.CONNECTED:
-            return [Signal("amd", {"result": value if kind == "amd" else None, "beep": kind == "beep",
-                                   "reason": reason})]
-        return []
-
-    def heard(self, voice, now):
-        return []
-
-    def digits_sent(self, now):
-        return []
-
-    def tick(self, now):
-        return []
-
-
-class _ClearState(enum.Enum):
-    IDLE = "idle"
-    CONNECTED = "connected"
 
 
 class OperationError(LinegateError):
