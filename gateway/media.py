@@ -10,6 +10,7 @@ on, a voice reading per block: sound that is neither silence nor a tone
 
 from __future__ import annotations
 
+import abc
 import wave
 from collections import deque
 from dataclasses import dataclass
@@ -56,11 +57,12 @@ AMD_DELAY = 12
 QUIET_DBM0 = -45.0               # a pre-roll block quieter than this is the line's noise
 
 
-class Source:
+class Source(abc.ABC):
     """Something to play: ``read(n)`` gives up to n int16 samples, fewer at its end."""
 
+    @abc.abstractmethod
     def read(self, n: int) -> np.ndarray:
-        raise NotImplementedError
+        """The next samples."""
 
 
 class ToneSource(Source):
