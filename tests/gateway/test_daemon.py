@@ -192,3 +192,31 @@ def test_hold_retrieve_and_a_consultative_transfer_between_two_calls(tmp_path):
     assert states == {a: "connected", b: "connected"}
     assert of(events, a, "call.transferred")[0]["to_call"] == b
     assert of(events, b, "call.disconnected")[0]["by"] == "local"
+
+
+@pytest.mark.parametrize("country,signal", [("de", "V.23 FSK"), ("dk", "DTMF CLIP")])
+def test_caller_id_in_the_countrys_own_signal(tmp_path, country, signal):
+    """Germany sends caller ID as V.23 FSK, Denmark as DTMF (dsp/callerid.py): both reach
+    call.offered, decoded from the sound on the line."""
+    import dataclasses
+    directory = tmp_path / "dir.toml"
+    directory.write_text(f'country = "{country}"\n[numbers."4711"]\nbehaviour = "busy"\n')
+    config = dataclasses.replace(default_config(), country=country, directory=str(directory))
+
+    async def run():
+        daemon = Daemon(config, socket_path=str(tmp_path / "cti.sock"), db_path=str(tmp_path / "cdr.db"),
+                        virtual_clock=True, inbound=False)
+        await daemon.start()
+        try:
+            events = []
+            daemon.gateway.listeners.append(lambda evs: events.extend(e.wire() for e in evs))
+            fxo = next(d for d in daemon.gateway.drivers if d.kind.name == "fxo4")
+            daemon.network.place_call((fxo.identity.serial, 1), ani="0045123456", name="HANS")
+            assert await until(daemon, events, lambda evs: any(e["event"] == "call.offered" for e in evs), 30)
+            return next(e for e in events if e["event"] == "call.offered")
+        finally:
+            await daemon.stop()
+
+    offered = asyncio.run(run())
+    assert offered["ani"] == "0045123456", signal
+    assert offered["name"] == ("" if country == "dk" else "HANS")      # DTMF CLIP carries no name
