@@ -46,6 +46,11 @@ class CallerIdError(InputError):
     its checksum or arrived incomplete. ``offset`` is the byte (or key) index."""
 
 
+class R2VariantError(InputError):
+    """An MFC/R2 variant table (gateway/r2/variants/*.toml) is malformed or contradicts
+    itself: names the file, the field (``group_a.next_ani``) and the value."""
+
+
 class LinkError(LinegateError):
     """The link to a board failed: it cannot be opened, it closed, or the board did not
     answer in time. Not bad data (that is an InputError such as a FrameError)."""

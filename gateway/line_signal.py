@@ -76,6 +76,31 @@ class StopMedia:
 
 
 @dataclass(frozen=True)
+class SetAbcd:
+    """E1 CAS: send ``bits`` (A = 8, B = 4, C = 2, D = 1) on the timeslot from now on
+    (the board's CAS message, boards/PROTOCOL.md 0x13)."""
+    bits: int
+
+
+@dataclass(frozen=True)
+class PlayMf:
+    """MFC/R2: play inter-register ``signal`` (1..15) continuously until ``StopMf``.
+    ``group`` is the Q.441 group it belongs to: I, II, III are forward signals (the
+    caller's frequencies, 1380..1980 Hz), A, B, C backward ones (1140..540 Hz)."""
+    group: str
+    signal: int
+
+    @property
+    def forward(self) -> bool:
+        return self.group in ("I", "II", "III")
+
+
+@dataclass(frozen=True)
+class StopMf:
+    """MFC/R2: end the inter-register signal being played."""
+
+
+@dataclass(frozen=True)
 class Signal:
     """To the call model: ``kind`` is one of offered, proceeding, progress,
     alerting, connected, disconnected, amd, digits, callerid, free, alarm, flash."""
