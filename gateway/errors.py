@@ -116,3 +116,29 @@ class CtiSocketError(LinkError):
     """The CTI socket cannot be set up (in use by a live server, not a socket,
     an owner or group that cannot be given), cannot be reached, closed, or
     did not answer in time."""
+
+
+class LapdFrameError(InputError):
+    """A Q.921 (LAPD) frame that cannot be taken: too short, a bad address, an undefined
+    control field, an information field where none is allowed or longer than N201.
+    ``code`` is the Q.921 MDL-ERROR letter the data link reports for it (ITU-T Q.921
+    Appendix II, Table II.1: L undefined frame, M information not permitted, N wrong size,
+    O longer than N201), or None when the frame is discarded without one (address errors)."""
+
+    def __init__(self, message, *, code=None, field=None, value=None, offset=None):
+        super().__init__(message, source="Q.921 frame", field=field, value=value, offset=offset)
+        self.code = code
+
+
+class Q931Error(InputError):
+    """A Q.931 message, or one of its information elements, that is malformed. ``cause`` is
+    the Q.850 cause the procedures of Q.931 clause 5.8 answer it with (95 invalid message,
+    96 mandatory information element missing, 99 information element non-existent, 100
+    invalid information element contents, 81 invalid call reference), or None when the
+    message is only to be ignored (too short, another protocol, a call reference we cannot
+    read); ``ie`` is the information element identifier concerned, if any."""
+
+    def __init__(self, message, *, cause=None, ie=None, field=None, value=None, offset=None):
+        super().__init__(message, source="Q.931 message", field=field, value=value, offset=offset)
+        self.cause = cause
+        self.ie = ie
