@@ -592,7 +592,8 @@ static int enough(const lg_cpt_desc *d, const lg_cpt_cadence *c, const match_res
     }
     case LG_CPT_BUSY:
     case LG_CPT_CONGESTION:
-        if (o->final)
+        /* At the end of the stream two segments do, if they are all that was heard. */
+        if (o->final && r->first == 0)
             return r->complete >= 2 && r->complete_on >= 1;
         return r->complete >= 3 && r->complete >= c->steps - 1;
     case LG_CPT_SIT:
