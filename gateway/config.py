@@ -27,14 +27,27 @@
     [boards.fxs]
     interdigit = 3.0
 
+    [[modems]]                     # a V.253 voice modem as an FXO line: real, by URL ...
+    url = "serial:///dev/ttyACM0?baud=115200"
+    name = "modem1"
+    number = "2015550199"          # the line's own number (the DNIS of calls to it)
+    [[modems]]                     # ... or simulated, on the simulated network (real time only)
+    simulated = true
+    name = "modem2"
+
 Every board takes ``name``, ``group`` (default: its port kind), ``extensions``
 (FXS: the phones' numbers; FXO: the lines' own numbers, the DNIS of calls to
 them), ``law``
 (``alaw``/``ulaw``), ``country``, and a ``[boards.fxo]`` or ``[boards.fxs]``
 table with the loop-start settings (gateway.loopstart's FxoConfig and
 FxsConfig fields). Anything else is an error naming the file, the line and
-the key. Without a config file the daemon runs the embedded default:
-``default_config()``.
+the key. A modem takes ``name``, ``group`` (default ``modem``), ``law`` (the
+channel's, and the modem's compression when it has it; default the
+country's: mu-law in us and jp, A-law elsewhere), ``country``, ``number``,
+``keepalive`` (seconds between checks that an idle modem answers, default
+30) and a ``[modems.fxo]`` table (FxoConfig's fields; DTMF dialling only: a
+modem cannot pulse-dial). Its channel is ``NAME/0``. Without a config file
+the daemon runs the embedded default: ``default_config()``.
 """
 
 from __future__ import annotations
@@ -71,6 +84,19 @@ class BoardEntry:
 
 
 @dataclass(frozen=True)
+class ModemEntry:
+    name: str
+    url: str | None = None
+    simulated: bool = False
+    group: str = "modem"
+    law: str | None = None          # None: the country's
+    country: str | None = None
+    number: str = ""
+    keepalive: float = 30.0
+    fxo: FxoConfig = field(default_factory=FxoConfig)
+
+
+@dataclass(frozen=True)
 class CtiConfig:
     socket: str | None = None
     mode: int = 0o660
@@ -90,10 +116,12 @@ class DaemonConfig:
     seed: int = 1
     boards: tuple = ()
     source: str = "(default)"
+    modems: tuple = ()
 
     @property
     def simulated(self) -> bool:
-        return any(b.simulated for b in self.boards)
+        """Something runs on the simulated network (a simulated board or modem)."""
+        return any(b.simulated for b in self.boards) or any(m.simulated for m in self.modems)
 
 
 def default_config() -> DaemonConfig:
@@ -173,7 +201,7 @@ class _Checker:
 
     def config(self) -> DaemonConfig:
         d = self.data
-        self.keys((), d, ("country", "log_level", "cti", "store", "network", "boards"))
+        self.keys((), d, ("country", "log_level", "cti", "store", "network", "boards", "modems"))
         country = self.country((), d, "country", "us")
         log_level = self.get((), d, "log_level", str, "info", lambda v: v in LOG_LEVELS,
                              f"one of {', '.join(LOG_LEVELS)}")
@@ -191,7 +219,13 @@ class _Checker:
         for i, name in enumerate(names):
             if name in names[:i]:
                 self.fail(("boards", i, "name"), "two boards have this name", name)
-        return DaemonConfig(country, log_level, cti, db, directory, seed, entries, str(self.source))
+        modems = tuple(self.modem(i, m) for i, m in enumerate(self.get((), d, "modems", list, [])))
+        for i, modem in enumerate(modems):
+            if modem.name in names:
+                self.fail(("modems", i, "name"), "a board or another modem has this name (it prefixes channels)",
+                          modem.name)
+            names.append(modem.name)
+        return DaemonConfig(country, log_level, cti, db, directory, seed, entries, str(self.source), modems=modems)
 
     def cti(self, t: dict) -> CtiConfig:
         p = ("cti",)
@@ -236,6 +270,45 @@ class _Checker:
         except Exception as exc:           # the dataclasses' own checks (UsageError)
             self.fail(p, str(exc))
         return BoardEntry(name, url, simulated, group, law, country, tuple(extensions), fxo_config, fxs)
+
+    def modem(self, i: int, m) -> ModemEntry:
+        p = ("modems", i)
+        if not isinstance(m, dict):
+            self.fail(p, "each [[modems]] entry is a table", m)
+        self.keys(p, m, ("url", "simulated", "name", "group", "law", "country", "number", "keepalive", "fxo"))
+        url = self.get(p, m, "url", str)
+        simulated = self.get(p, m, "simulated", bool, False)
+        if (url is None) == (not simulated):
+            self.fail(p, "give either url (a modem on a serial port: \"serial:///dev/ttyACM0?baud=115200\") "
+                         "or simulated = true (a simulated modem on the simulated network)")
+        if url is not None:
+            from gateway.boards.transport import parse_url
+            try:
+                scheme, _ = parse_url(url)
+            except LinegateError as exc:
+                self.fail(p + ("url",), str(exc), url)
+            if scheme not in ("serial", "pty", "tcp"):
+                self.fail(p + ("url",), "a modem is reached by serial:///dev/ttyACM0?baud=115200, pty:/dev/pts/N "
+                                        "or tcp://HOST:PORT", url)
+        name = self.get(p, m, "name", str, None, lambda v: _NAME.fullmatch(v) is not None,
+                        "a short name: a letter, then letters, digits, _ or -, 16 at most")
+        if name is None:
+            self.fail(p, "every modem needs a name (its channel is NAME/0)")
+        group = self.get(p, m, "group", str, "modem", lambda v: _NAME.fullmatch(v) is not None, "a short name")
+        law = self.get(p, m, "law", str, None, lambda v: v in ("alaw", "ulaw"), "alaw or ulaw")
+        country = self.country(p, m, "country", None)
+        number = self.get(p, m, "number", str, "", lambda v: v.isdigit() and len(v) <= 20,
+                          "the line's number: up to 20 digits, written as a string (\"2015550199\")")
+        keepalive = self.get(p, m, "keepalive", (int, float), 30.0, lambda v: 1 <= v <= 3600, "1 .. 3600 seconds")
+        fxo = self.stack_settings(p + ("fxo",), self.get(p, m, "fxo", dict, {}), FxoConfig)
+        if fxo.get("dial_method", "dtmf") != "dtmf":
+            self.fail(p + ("fxo", "dial_method"), "a modem dials DTMF only (pulse dialling needs a hook "
+                                                  "it times itself)", fxo["dial_method"])
+        try:
+            fxo_config = FxoConfig(**fxo)
+        except Exception as exc:           # the dataclass's own checks (UsageError)
+            self.fail(p, str(exc))
+        return ModemEntry(name, url, simulated, group, law, country, number, float(keepalive), fxo_config)
 
     def stack_settings(self, path, table: dict, cls, exclude=()) -> dict:
         fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in exclude}

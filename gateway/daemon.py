@@ -10,6 +10,13 @@ The simulated network runs in this process, served on a Unix socket in a
 scratch directory that the boards' simulators connect to. It only ever
 talks to them through the line side (boards/sim/LINESIDE.md): the gateway
 learns what happened on a line from the board, like on real hardware.
+
+Voice modems ([[modems]]) are one-port FXO lines (gateway.modem.fxo_driver).
+A simulated one is ``linegate sim modem --listen pty --network URL`` as a
+process, on a line of the same network (its number the config's, fixed for
+it in the network, or the one the network gives it), opened over ``pty:``
+like a USB modem. Modems keep real time: a daemon with modems refuses
+``--virtual-clock``.
 """
 
 from __future__ import annotations
@@ -24,9 +31,11 @@ from gateway.boards import simulator
 from gateway.clock import RealClock, VirtualClock
 from gateway.config import DaemonConfig, default_config, default_socket_path
 from gateway.cti.server import AuthPolicy, CtiServer
+from gateway.errors import UsageError
 from gateway.logs import log_event
+from gateway.modem.sim_line import default_law
 from gateway.pacer import RealPacer, VirtualPacer
-from gateway.runtime import BoardSpec, Gateway
+from gateway.runtime import BoardSpec, Gateway, ModemSpec
 from gateway.service import GatewayService
 from gateway.store import CallStore
 
@@ -39,6 +48,9 @@ class Daemon:
     def __init__(self, config: DaemonConfig | None = None, *, socket_path=None, db_path=None,
                  virtual_clock: bool = False, inbound: bool | None = None):
         self.config = config or default_config()
+        if virtual_clock and self.config.modems:
+            raise UsageError(f"{self.config.source}: --virtual-clock cannot run voice modems ([[modems]], "
+                             "simulated or real): a modem on a serial port or a pty keeps real time")
         self.socket_path = socket_path or self.config.cti.socket or default_socket_path()
         self.db_path = db_path or self.config.db or DEFAULT_DB
         self.virtual = virtual_clock
@@ -50,6 +62,7 @@ class Daemon:
         self.cti: CtiServer | None = None
         self._line_server = None
         self._procs = []
+        self._modem_urls: dict = {}      # simulated modem name -> (pty URL, the line's number)
         self._scratch = None
         self._task: asyncio.Task | None = None
         self.stopped = asyncio.Event()
@@ -71,6 +84,14 @@ class Daemon:
             driver = await self.gateway.add_board(spec)
             log_event(log, logging.INFO, "board.attached", board=entry.name, url=spec.url, kind=driver.kind.name,
                       serial=driver.identity.serial, ports=driver.identity.ports)
+        for entry in config.modems:
+            url, number = self._modem_urls.get(entry.name, (entry.url, entry.number))
+            country = entry.country or config.country
+            spec = ModemSpec(url, entry.name, entry.group, entry.law or default_law(country), country,
+                             entry.number or number, entry.fxo, entry.keepalive)
+            driver = await self.gateway.add_modem(spec)
+            log_event(log, logging.INFO, "modem.attached", modem=entry.name, url=url, model=driver.identity.model,
+                      compression=driver.identity.compression, number=spec.number or None)
         self.gateway.start_engine()
         cti = config.cti
         auth = AuthPolicy(cti.allow_users or None, cti.allow_groups or None, socket_user=cti.user,
@@ -89,8 +110,12 @@ class Daemon:
         config = self.config
         self._scratch = tempfile.TemporaryDirectory(prefix="linegate-serve-")
         scratch = Path(self._scratch.name)
-        self.network = TelephoneNetwork(config.directory, country=None, seed=config.seed,
-                                        inbound=self.inbound)
+        from gateway.modem.network_line import line_serial, start_process
+        # A simulated modem's line says HELLO as V253-<its index>; the network gives it the config's number.
+        modems = [(entry, i + 1) for i, entry in enumerate(config.modems) if entry.simulated]
+        self.network = TelephoneNetwork(config.directory, country=None, seed=config.seed, inbound=self.inbound,
+                                        lines={f"{line_serial(seed)}.0": entry.number
+                                               for entry, seed in modems if entry.number})
         self._line_server = LineServer(self.network, f"unix:{scratch / 'network.sock'}")
         network_url = await self._line_server.start()
         urls = {}
@@ -104,6 +129,11 @@ class Daemon:
                                                 clock="virtual" if self.virtual else "real")
             self._procs.append(proc)
             urls[entry.name] = url
+        for entry, seed in modems:
+            proc, url = await asyncio.to_thread(start_process, network_url, scratch / f"modem-{entry.name}.log",
+                                                country=self.network.country, seed=seed)
+            self._procs.append(proc)
+            self._modem_urls[entry.name] = (url, self.network.line_number(line_serial(seed), 0) or "")
         return urls
 
     async def _run(self, pacer) -> None:

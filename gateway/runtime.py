@@ -33,6 +33,7 @@ from gateway.line_signal import (Battery, Detect, Flash, Hook, Listen, PlayTone,
                                  Signal, StopMedia)
 from gateway.loopstart import Fxo, FxoConfig, FxoLine, FxsConfig, FxsLine
 from gateway.media import DigitsSource, MediaEngine, SamplesSource, load_prompt
+from gateway.modem.fxo_driver import CallerIdReported, LineAlarm, ModemFxoDriver
 
 log = logging.getLogger("linegate.gateway")
 
@@ -92,6 +93,23 @@ class BoardSpec:
     fxs: dict = field(default_factory=dict)
 
 
+@dataclass
+class ModemSpec:
+    """A V.253 voice modem as a one-port FXO line (gateway.modem.fxo_driver)."""
+    url: str
+    name: str
+    group: str = "modem"
+    law: str = "ulaw"
+    country: str = "us"
+    number: str = ""              # the line's own number (the DNIS of calls to it)
+    fxo: FxoConfig = field(default_factory=FxoConfig)
+    keepalive: float = 30.0
+
+
+# A modem's line alarm ends the call under way with Q.850 41, temporary failure.
+MODEM_ALARM_CAUSE = 41
+
+
 class Gateway:
     def __init__(self, clock, country: str = "us", call_prefix: str = "c"):
         self.clock = clock
@@ -140,6 +158,19 @@ class Gateway:
             self.channels[channel.id] = channel
             self.by_port[(spec.name, port)] = channel
             self.model.add_channel(channel.id, group, port_kind, self.wall())
+        self.drivers.append(driver)
+        return driver
+
+    async def add_modem(self, spec: ModemSpec) -> ModemFxoDriver:
+        """A voice modem as a channel NAME/0 of kind fxo: the loop-start stack on V.253."""
+        driver = ModemFxoDriver(spec.url, spec.name, self._on_board_event, clock=self.clock, law=spec.law,
+                                country=spec.country, keepalive=spec.keepalive)
+        await driver.open()
+        channel = LineChannel(f"{spec.name}/0", spec.group, "fxo", driver, 0, spec.law, spec.country,
+                              FxoLine(spec.fxo), extension=spec.number)
+        self.channels[channel.id] = channel
+        self.by_port[(spec.name, 0)] = channel
+        self.model.add_channel(channel.id, spec.group, "fxo", self.wall())
         self.drivers.append(driver)
         return driver
 
@@ -192,6 +223,8 @@ class Gateway:
             log.log(10 + 10 * int(message.level), "board=%s says: %s", driver.name, message.text)
         elif isinstance(message, p.Alarms):
             self._line_events.append((driver.name, message, now))
+        elif isinstance(message, (CallerIdReported, LineAlarm)):      # a modem's (gateway.modem.fxo_driver)
+            self._line_events.append((driver.name, message, min(now, message.time_ms / 1000.0)))
 
     # ---- the tick ----
     async def run(self, pacer) -> None:
@@ -229,6 +262,10 @@ class Gateway:
                                 at)
             elif isinstance(message, p.Alarms):
                 self._span_alarms(name, message, at)
+            elif isinstance(message, (CallerIdReported, LineAlarm)):
+                channel = self.by_port.get((name, message.port))
+                if channel is not None:
+                    self._modem_line_event(channel, message, at)
         rx = {}
         for channel in self._by_index:
             block = channel.driver.take_audio(channel.port, channel.timeslot)
@@ -304,6 +341,17 @@ class Gateway:
                 self._collect_digit(channel, ev.value, now)
         self._apply(channel, self._ask(channel, channel.stack.detected, ev.kind, ev.value, now,
                                        ended=ev.end is not None, reason=ev.reason), now)
+
+    def _modem_line_event(self, channel: LineChannel, message, now: float) -> None:
+        """A modem's caller-ID report goes to the stack as decoded caller ID; its alarm to the
+        channel, ending the call under way (the modem was re-initialised, on hook)."""
+        if isinstance(message, CallerIdReported):
+            self._apply(channel, channel.stack.callerid_decoded(message.number, message.name, now), now)
+            return
+        call = self._call_of(channel)
+        if message.alarm is not None and call is not None and not self.model.calls[call].ended:
+            self._apply(channel, channel.stack.hangup(now, MODEM_ALARM_CAUSE), now)
+        self.model.set_alarm(channel.id, message.alarm, self.wall(now))
 
     def _callerid(self, channel: LineChannel, info, now: float) -> None:
         self._apply(channel, channel.stack.callerid_decoded(info.number or "", info.name or "", now), now)

@@ -8,7 +8,8 @@ network (boards/sim: the default directory), the CTI socket at
 $XDG_RUNTIME_DIR/linegate/cti.sock (else ./linegate.sock) and the
 call-detail records in ./linegate.db (SQLite, WAL). --virtual-clock runs the
 same code on simulated time, as fast as the machine allows (boards,
-network and gateway in lock step). Logs go to stderr, one structured line
+network and gateway in lock step); a config with voice modems ([[modems]],
+real or simulated) keeps real time. Logs go to stderr, one structured line
 per event (key=value, or JSON lines with --log-json). Stops on Ctrl-C or
 SIGTERM, after closing the calls' records.
 """
@@ -31,7 +32,7 @@ def add_parser(subcommands) -> None:
     p.add_argument("--db", metavar="PATH", help="the SQLite store of call records (default: the config's, "
                                                  "else ./linegate.db)")
     p.add_argument("--virtual-clock", action="store_true", help="simulated time, as fast as the CPU allows "
-                                                                "(simulated boards only)")
+                                                                "(simulated boards only, no modems)")
     p.add_argument("--no-inbound", action="store_true", help="the simulated network places no calls of its own")
     p.add_argument("--log-json", action="store_true", help="log JSON lines instead of key=value")
     p.set_defaults(run=run)

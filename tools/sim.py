@@ -42,7 +42,11 @@ exits (they survive RESET) and are not written back to DIR.
 
 ``linegate sim modem --listen pty [--number 201=busy] [--call "at=2s from=5551234"]
 [--country CC] [--script FILE]`` runs a simulated V.253 voice modem instead, on a
-pseudo-terminal, with a scripted line behind it (gateway/modem/sim_modem.py).
+pseudo-terminal, with a scripted line behind it (gateway/modem/sim_modem.py);
+``linegate sim modem --listen pty --network URL [--country CC] [--seed N]`` puts
+a line of the simulated telephone network behind it instead, an fxo4 of one
+port with the serial ``V253-<N in hex>`` (gateway/modem/network_line.py), real
+time only.
 
 Exit codes beyond the CLI's: 6 when ``--power-cut-after-writes N`` cut the power.
 
@@ -185,12 +189,26 @@ def _run_modem(args) -> int:
 
     from gateway.modem import sim_line, sim_modem
 
-    board_only = [name for name, given in (("--state", args.state), ("--trust", args.trust), ("--seed", args.seed),
+    board_only = [name for name, given in (("--state", args.state), ("--trust", args.trust),
+                                           ("--seed", args.seed is not None and not args.network),
                                            ("--power-cut-after-writes", args.power_cut_after_writes),
                                            ("--fault", args.fault), ("--virtual-clock", args.virtual_clock),
+                                           ("--hold-clock", args.hold_clock),
                                            ("--target cortex-m", args.target == "cortex-m")) if given]
     if board_only:
-        raise UsageError(f"{', '.join(board_only)}: for boards, not for `linegate sim modem`")
+        raise UsageError(f"{', '.join(board_only)}: for boards, not for `linegate sim modem`"
+                         + (" (--seed goes with --network)" if args.seed is not None and not args.network else ""))
+    if args.network:
+        from gateway.modem.network_line import NetworkLine, line_serial
+
+        scripted = [name for name, given in (("--number", args.number), ("--call", args.call),
+                                             ("--script", args.script)) if given]
+        if scripted:
+            raise UsageError(f"{', '.join(scripted)}: a scripted line's; with --network the network's "
+                             "directory says what numbers do")
+        line = NetworkLine(args.network, serial=line_serial(args.seed or 0), country=args.country or "us",
+                           on_event=sim_modem.log_to_stderr)
+        return sim_modem.serve(args.listen, line)
     # Without numbers of its own, the line knows the default directory (201 busy, 202 answers ...).
     script = sim_line.LineScript(numbers={} if args.number or args.script else dict(sim_line.DEFAULT_NUMBERS))
     if args.country:

@@ -150,6 +150,7 @@ class VoiceModem:
         self._stream_ended = False
         self._cid_fields: list = []
         self._cid_packet: cid.CallerId | None = None
+        self._cid_heard_at: float | None = None     # when the last caller-ID line came (clock time)
         self._last_ring = None
         self._reading = False
         self._progress = asyncio.Event()
@@ -233,8 +234,10 @@ class VoiceModem:
                     rejected = rejected or error
             elif kind is CallerIdReceived:
                 self._cid_fields.append((event.tag, event.value))
+                self._cid_heard_at = self.clock.now()
             elif kind is CallerIdPacketReceived:
                 self._cid_packet = event.caller_id
+                self._cid_heard_at = self.clock.now()
             elif kind in (DleEventReceived, RingCadenceReported, ComplexEventReceived):
                 self._event(event)
             elif kind is ReplyRejected:
@@ -258,14 +261,23 @@ class VoiceModem:
             self._audio_bytes -= len(dropped)
             self.overrun_bytes += len(dropped)
 
+    def _end_ringing(self) -> None:
+        """The line was answered, seized or hung up: the rings and the caller ID reported with them
+        belong to the call that was (a caller ID left unclaimed must not name the next caller)."""
+        self.rings, self._last_ring = 0, None
+        self._cid_fields, self._cid_packet, self._cid_heard_at = [], None, None
+
     def _ring(self) -> None:
         now = self.clock.now()
         if self._last_ring is None or now - self._last_ring > RING_GAP:
             self.rings, self.caller_id = 0, None
+            if self._cid_heard_at is not None and now - self._cid_heard_at > RING_GAP:
+                self._cid_fields, self._cid_packet = [], None    # from a call that rang long ago
         self._last_ring = now
         self.rings += 1
         fields, self._cid_fields = self._cid_fields, []
         packet, self._cid_packet = self._cid_packet, None
+        self._cid_heard_at = None
         try:
             if packet is not None or fields:
                 self.caller_id = packet if packet is not None else cid.from_fields(fields)
@@ -360,6 +372,7 @@ class VoiceModem:
         self._conn.reset()
         self._replies.clear()
         self.state = "idle"
+        self._end_ringing()
         # AT&F rather than ATZ: a stored profile may have numeric or no result codes.
         await self.command("AT&FE0V1Q0")
         capabilities = await self.probe()
@@ -418,6 +431,29 @@ class VoiceModem:
             await self._pump(deadline)
         return self._events.popleft()
 
+    def take_events(self) -> list:
+        """The events received so far (as ``next_event`` gives them), without waiting or reading."""
+        events = list(self._events)
+        self._events.clear()
+        return events
+
+    @property
+    def caller_id_heard_at(self) -> float | None:
+        """When (clock time) the last caller-ID line since the last ring came; None when none came."""
+        return self._cid_heard_at
+
+    def pending_caller_id(self) -> cid.CallerId | None:
+        """The caller ID reported since the last ring (the one the next Ring will carry), without
+        taking it; None when there is none. A modem reports it between the first and second ring
+        with no line that says it is whole: a caller waits for the lines to stop coming
+        (``caller_id_heard_at``; Conexant modems send them in one burst). ModemError for a date
+        or time that is not one."""
+        if self._cid_packet is not None:
+            return self._cid_packet
+        if self._cid_fields:
+            return cid.from_fields(self._cid_fields)
+        return None
+
     async def wait_event(self, *names: str, timeout: float | None = None) -> DleEventReceived:
         """The next <DLE> event named one of ``names`` ("busy", "dial-tone", "dtmf", "silence" ...;
         v253.EVENTS), skipping others; ModemTimeoutError if none comes."""
@@ -435,7 +471,27 @@ class VoiceModem:
         """ATA: off hook; the modem answers VCON in voice mode."""
         await self._transact("ATA", timeout, ("VCON", "OK"))
         self.state = "offhook"
-        self.rings, self._last_ring = 0, None
+        self._end_ringing()
+
+    async def off_hook(self, timeout: float | None = None) -> None:
+        """AT+VLS=1: take the line (V.253: the line connected to the modem, off hook), in voice
+        mode and with nothing dialled: what comes next is the host's (dial tone, digits as audio)."""
+        await self._transact("AT+VLS=1", timeout, ("OK", "VCON"))
+        self.state = "offhook"
+        self._end_ringing()
+
+    async def flash(self, ms: int = 500, timeout: float | None = None) -> None:
+        """A hook flash during a call: ``ATS29=<ms/10>`` (the flash's length in 10 ms units on
+        Hayes-style modems; tolerated if refused), then ``ATD!;``: V.250's hook-flash dial
+        modifier, ``;`` back to command state, the call kept. A modem without it answers ERROR
+        (a ModemError quoting it). A voice stream under way must be stopped first."""
+        if not 10 <= ms <= 2550:
+            raise UsageError(f"flash of {ms!r} ms: 10..2550")
+        if self.state != "offhook":
+            raise UsageError(f"a hook flash needs a call and no voice stream; the modem is {self.state}")
+        await self._optional(f"ATS29={round(ms / 10)}")
+        timeout = (self.timeout if timeout is None else timeout) + ms / 1000
+        await self._transact("ATD!;", timeout, ("OK", "VCON"))
 
     async def dial(self, number: str, timeout: float = DIAL_TIMEOUT) -> str:
         """ATD: "VCON" once the modem has dialled (and, with +VRA/+VRN set, the far end seems to
@@ -446,6 +502,7 @@ class VoiceModem:
         code, _ = await self._transact(f"ATD{number}", timeout,
                                        ("VCON", "OK", "BUSY", "NO DIALTONE", "NO ANSWER", "NO CARRIER"))
         self.state = "offhook" if code in ("VCON", "OK") else "idle"
+        self._end_ringing()
         return code
 
     async def _start(self, line: str, state: str, timeout) -> None:
@@ -585,7 +642,7 @@ class VoiceModem:
             await self.stop(timeout, drop=True)     # what the modem still holds is not played
         await self._transact("ATH", timeout, ("OK",))
         self.state = "idle"
-        self.rings, self._last_ring = 0, None
+        self._end_ringing()
 
     async def close(self) -> None:
         """Hang up if off hook (best effort, briefly), then release the port."""

@@ -82,15 +82,25 @@ class LineDrive:
 @dataclass(frozen=True)
 class LineSense:
     """What the line does during that tick: ringing voltage, loop current (off hook only), the
-    audio it carries (None on hook), and caller ID on the tick it has been sent in full."""
+    audio it carries (None when it carries nothing: on hook, but for an on-hook caller-ID
+    signal the modem then decodes itself), caller ID already decoded on the tick it has been
+    sent in full (a scripted line's shortcut), and the loop's polarity (reversed or not)."""
     ring: bool = False
     loop_current: bool = True
     audio: bytes | None = None
     caller_id: CallerId | None = None
+    reversed: bool = False
+
+
+def default_law(country: str) -> str:
+    """The G.711 law of a country's lines: mu-law in North America and Japan, A-law elsewhere."""
+    return "ulaw" if country in ("us", "us-old", "jp") else "alaw"
 
 
 class ModemLine(Protocol):
-    """The far side of a simulated modem's line."""
+    """The far side of a simulated modem's line. A line with I/O of its own (a line of the
+    simulated network, gateway.modem.network_line) also has ``async start()`` and
+    ``async close()``, which the modem's server calls around serving."""
 
     law: str                # "ulaw" or "alaw": the audio both ways
     country: str            # the tone plan the line plays (the modem's detectors try it first)
@@ -330,7 +340,7 @@ class ScriptedLine:
         self.script = script or LineScript(numbers=dict(DEFAULT_NUMBERS))
         self.plan = load_plan(self.script.country)
         self.country = self.plan.country
-        self.law = law or ("ulaw" if self.country in ("us", "us-old", "jp") else "alaw")
+        self.law = law or default_law(self.country)
         if self.law not in ("ulaw", "alaw"):
             raise UsageError(f"law must be 'ulaw' or 'alaw', not {self.law!r}")
         self.epoch = epoch          # wall time of the line's time 0 (the caller ID's date and time)

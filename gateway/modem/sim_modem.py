@@ -18,10 +18,17 @@ comes from its own DSP listening to the line's audio, as a real modem's does:
 a ``DetectorBank`` with the DTMF receiver and the call-progress classifier
 (the line's country first) gives the <DLE> events (busy, dial tone, ringback,
 DTMF, fax and answer tones), and the level of the received audio gives the
-silence (``s``) and quiet (``q``) events of +VSD. Dialling waits for dial
+silence (``s``) and quiet (``q``) events of +VSD; on hook, the caller-ID
+receiver (the native FSK receiver and DTMF CLIP) decodes what the line sends
+between the rings into the +VCID report. Dialling waits for dial
 tone the DSP recognises (NO DIALTONE after 5 s), plays the digits as DTMF
 onto the line, then answers VCON at once (+VRN=0) or after ringback went
-away (+VRA) or never came (+VRN); BUSY when the DSP hears busy first.
+away (+VRA) or never came (+VRN); BUSY when the DSP hears busy first. ``!``
+in a dial string is a hook flash of S29 x 10 ms (V.250's dial modifier; S29
+as on Hayes-style modems), and a dial string ending in ``;`` answers OK and
+stays in command state with the call up (``ATD!;`` flashes during a call).
+A loop current break (``l``) and a polarity reversal (``L``) of the line are
+reported while off hook.
 
 Voice compressions (+VSM=?) are numbered as Conexant's host-processed modems
 number them (reference 100498E): 1 and 130 unsigned PCM, 128 8-bit linear
@@ -46,7 +53,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gateway.dsp import g711
+from gateway.dsp import callerid as dsp_callerid, g711
 from gateway.dsp.detector_bank import DetectorBank
 from gateway.dsp.dtmf import DtmfGenerator
 from gateway.dsp.tone import ToneGenerator, ToneSegment
@@ -86,7 +93,7 @@ RELEASE_MS = 500          # on hook at least this long before dialling again (a 
 DTMF_LEVEL_DBM0 = -10.0
 TONE_LEVEL_DBM0 = -10.0
 SILENCE_DBM0_AT_128 = -43.0   # +VSD sensitivity 128 (the manufacturer's default) as a level
-_DIAL_IGNORED = set(" -()TtPp;")
+_DIAL_IGNORED = set(" -()TtPp")
 LATER = "the result comes when the action ends"    # what _command returns for ATD and +VTS
 
 
@@ -123,9 +130,11 @@ class SimulatedModem:
         self.time_ms = 0
         self.offhook = False
         self.settings = _Settings()
-        self.registers = {0: 0, 7: 50, 8: 2, 11: 95}
+        self.registers = {0: 0, 7: 50, 8: 2, 11: 95, 29: 50}   # S29: hook flash, 10 ms units
         self.dropped = 0                    # samples dropped because the host did not read
         self._dsp = DetectorBank(1, detect=("dtmf", "cpt"), encoding=line.law, country=line.country)
+        self._cid_rx: DetectorBank | None = None     # on hook: the caller-ID receiver, made when needed
+        self._clip = dsp_callerid.DtmfClipAssembler()
         self._under_way = None              # the command under way: "dial" or "tones" (+VTS)
         self._dial = None                   # the dial plan: steps left, phase, since when
         self._dial_tone_heard = False
@@ -142,6 +151,7 @@ class SimulatedModem:
         self._last_ring_ms = -RING_GONE_MS
         self._ringing = False
         self._loop = True
+        self._reversed = False
         self._voice_seen = False
         self._silent_ms = 0
         self._silence_told = False
@@ -424,20 +434,23 @@ class SimulatedModem:
         if self.settings.fclass != "8":
             return "NO CARRIER"
         steps = []
-        for char in dial:
+        stay = dial.rstrip().endswith(";")     # V.250: back to command state after dialling, call kept
+        for char in dial.rstrip().removesuffix(";"):
             if char in "0123456789*#ABCDabcd":
                 steps.append(("key", char.upper()))
             elif char == ",":
                 steps.append(("pause", self.registers.get(8, 2) * 1000))
             elif char in "Ww":
                 steps.append(("wait", None))
+            elif char == "!":
+                steps.append(("flash", max(1, self.registers.get(29, 50)) * 10))
             elif char not in _DIAL_IGNORED:
                 return "ERROR"
         if sum(kind == "key" for kind, _ in steps) > MAX_DIAL_KEYS:
             return "ERROR"
         # Off hook already (dialling more digits in a call): no seizure, no dial tone to wait for.
         first = [] if self.offhook else [("seize", None), ("wait", None)]
-        self._dial = {"steps": first + steps, "since": self.time_ms, "phase": None}
+        self._dial = {"steps": first + steps, "since": self.time_ms, "phase": None, "stay": stay}
         self._under_way = "dial"
         self._dial_tone_heard = False
         self._ringback_seen = self._ringback_gone = None
@@ -478,8 +491,13 @@ class SimulatedModem:
             if self._loop and not sense.loop_current:
                 self._event("l")
             self._loop = sense.loop_current
+            if sense.reversed != self._reversed:
+                self._event("L")
             if sense.audio is not None and len(sense.audio) == BLOCK:
                 self._listen(sense.audio, now)
+        elif sense.audio is not None and len(sense.audio) == BLOCK:
+            self._listen_on_hook(sense.audio)
+        self._reversed = sense.reversed
         self._progress(now)
 
     def _audio_out(self) -> bytes:
@@ -516,12 +534,34 @@ class SimulatedModem:
             if auto and self._rings >= auto and self._under_way is None:
                 self._result(self._answer())
         self._ringing = sense.ring
-        if sense.caller_id is not None and self.settings.vcid and not self.offhook:
+        if sense.caller_id is not None:
+            self._present_caller_id(sense.caller_id)
+
+    def _present_caller_id(self, caller_id: cid.CallerId) -> None:
+        if self.settings.vcid and not self.offhook:
             if self.settings.vcid == 1:
-                for line in cid.formatted_lines(sense.caller_id):
+                for line in cid.formatted_lines(caller_id):
                     self._text(line)
             else:
-                self._text(cid.encode_packet(sense.caller_id))
+                self._text(cid.encode_packet(caller_id))
+
+    def _listen_on_hook(self, audio: bytes) -> None:
+        """The line's on-hook signal (caller ID between the rings): FSK (Bell 202 or V.23) through
+        the native receiver, or DTMF CLIP; a message that fails its checksum is not reported."""
+        if self._cid_rx is None:
+            self._cid_rx = DetectorBank(1, detect=("callerid", "dtmf"), encoding=self.line.law)
+        for event in self._cid_rx.feed(np.frombuffer(audio, np.uint8)[np.newaxis, :]):
+            try:
+                if event.kind == "callerid":
+                    heard = dsp_callerid.from_event(event)
+                elif event.kind == "dtmf":
+                    heard = self._clip.feed(event)
+                else:
+                    continue
+            except LinegateError:
+                continue                    # garbled or incomplete: a real modem reports nothing either
+            if heard is not None:
+                self._present_caller_id(_modem_caller_id(heard))
 
     def _listen(self, audio: bytes, now: int) -> None:
         for event in self._dsp.feed(np.frombuffer(audio, np.uint8)[np.newaxis, :]):
@@ -602,7 +642,9 @@ class SimulatedModem:
         if dial["phase"] is None:
             if not dial["steps"]:
                 dial["phase"], dial["since"] = "progress", now
-                if self.settings.vrn == 0:
+                if dial["stay"]:
+                    self._dialled("OK")
+                elif self.settings.vrn == 0:
                     self._dialled("VCON")
                 return
             kind, value = dial["steps"][0]
@@ -623,6 +665,11 @@ class SimulatedModem:
                 return
             dial["steps"].pop(0)
             dial["since"] = now
+            if kind == "flash":
+                # On hook for the flash, then back: the call, the voice class and the DSP carry on.
+                self.offhook = False
+                dial["phase"], dial["until"] = "flash", now + value
+                return
             if kind == "key":
                 keys = value
                 while dial["steps"] and dial["steps"][0][0] == "key":
@@ -640,6 +687,11 @@ class SimulatedModem:
             return
         if dial["phase"] == "pause":
             if now >= dial["until"]:
+                dial["phase"], dial["since"] = None, now
+            return
+        if dial["phase"] == "flash":
+            if now >= dial["until"]:
+                self.offhook = True
                 dial["phase"], dial["since"] = None, now
             return
         # After the digits: VRA / VRN decide when the far end is taken to have answered.
@@ -660,6 +712,15 @@ class SimulatedModem:
         self._dial = None
         self._under_way = None
         self._result(result)
+
+
+def _modem_caller_id(heard: dsp_callerid.CallerId) -> cid.CallerId:
+    """What the native receiver decoded, as the modem reports it (+VCID)."""
+    stamp = heard.time if heard.time and len(heard.time) == 8 else None
+    return cid.CallerId(number=heard.number, name=heard.name, date=stamp[:4] if stamp else None,
+                        time=stamp[4:] if stamp else None,
+                        number_absent=None if heard.number else (heard.number_absent_reason or "unavailable"),
+                        name_absent=heard.name_absent_reason if not heard.name else None)
 
 
 def _duration(text: str, default: int) -> int:
@@ -793,13 +854,19 @@ def serve(listen: str, line: ModemLine, *, announce=print) -> int:
         raise UsageError(f"--listen {listen}: a simulated modem listens on pty (a pseudo-terminal)")
 
     async def main():
-        server = PtyModemServer(SimulatedModem(line))
         task = asyncio.current_task()
         loop = asyncio.get_running_loop()
         try:
             loop.add_signal_handler(signal.SIGTERM, task.cancel)
         except (NotImplementedError, RuntimeError):
             pass                            # not the main thread: the caller owns the signals
+        start, close = getattr(line, "start", None), getattr(line, "close", None)
+        try:
+            if start is not None:
+                await start()               # a line with I/O (the simulated network's) before we listen
+            server = PtyModemServer(SimulatedModem(line))
+        except asyncio.CancelledError:
+            return
         announce(f"listening on {server.url}", flush=True)
         try:
             await server.run()
@@ -807,6 +874,8 @@ def serve(listen: str, line: ModemLine, *, announce=print) -> int:
             pass
         finally:
             server.close()
+            if close is not None:
+                await close()
 
     asyncio.run(main())
     return 0

@@ -49,6 +49,35 @@ def test_a_full_config():
     assert c.simulated
 
 
+MODEMS = """
+country = "de"
+
+[[modems]]
+url = "serial:///dev/ttyACM0?baud=115200"
+name = "usb0"
+number = "2015550199"
+keepalive = 10
+[modems.fxo]
+no_answer_timeout = 40
+
+[[modems]]
+simulated = true
+name = "sim0"
+group = "outside"
+country = "us"
+"""
+
+
+def test_modems():
+    c = parse_daemon_config(MODEMS, "gw.toml")
+    usb, sim = c.modems
+    assert (usb.url, usb.simulated, usb.group, usb.number, usb.keepalive) == (
+        "serial:///dev/ttyACM0?baud=115200", False, "modem", "2015550199", 10.0)
+    assert usb.fxo.no_answer_timeout == 40 and usb.law is None and usb.country is None
+    assert (sim.simulated, sim.url, sim.group, sim.country) == (True, None, "outside", "us")
+    assert c.simulated and not c.boards
+
+
 def test_default_is_simulated_fxo_and_fxs():
     c = default_config()
     assert [b.simulated for b in c.boards] == ["fxo4", "fxs4"]
@@ -72,6 +101,18 @@ def test_default_is_simulated_fxo_and_fxs():
     ('[[boards]]\nsimulated = "fxs4"\nname = "a"\nextensions = [201]', 4, "strings"),
     ('[[boards]]\nsimulated = "fxo4"\nname = "a"\n[[boards]]\nsimulated = "fxo4"\nname = "a"', 6, "two boards"),
     ('[store]\ndb = 3', 2, "string"),
+    ('[[modems]]\nname = "m"', 1, "either url"),
+    ('[[modems]]\nsimulated = "yes"\nname = "m"', 2, "true or false"),
+    ('[[modems]]\nurl = "x"\nsimulated = true\nname = "m"', 1, "either url"),
+    ('[[modems]]\nurl = "sim://fxo4"\nname = "m"', 2, "a modem is reached by"),
+    ('[[modems]]\nurl = "serial:dev"\nname = "m"', 2, "device path"),
+    ('[[modems]]\nsimulated = true', 1, "needs a name"),
+    ('[[modems]]\nsimulated = true\nname = "m"\nnumber = 2015550199', 4, "string"),
+    ('[[modems]]\nsimulated = true\nname = "m"\nnumber = "201-555"', 4, "up to 20 digits"),
+    ('[[modems]]\nsimulated = true\nname = "m"\nkeepalive = 0', 4, "1 .. 3600"),
+    ('[[modems]]\nsimulated = true\nname = "m"\nextensions = ["1"]', 4, "unknown key"),
+    ('[[modems]]\nsimulated = true\nname = "m"\n[modems.fxo]\ndial_method = "pulse"', 5, "DTMF only"),
+    ('[[boards]]\nsimulated = "fxo4"\nname = "a"\n[[modems]]\nsimulated = true\nname = "a"', 6, "has this name"),
     ('country = ', 1, "not valid TOML"),
 ])
 def test_errors_name_line_and_key(text, line, words):
