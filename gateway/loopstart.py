@@ -51,6 +51,9 @@ ANSWER_TONES = ("fax_ced", "modem")
 # Heard on a connected FXO line: the exchange's tones after the far end hung up.
 DISCONNECT_TONES = ("busy", "congestion", "dial")
 DIAL_METHODS = ("dtmf", "pulse")
+# Caller ID sent before the first ring (ETSI EN 300 659-1's DT-AS) comes a few
+# seconds before it at most; data older than this belonged to a call that never rang.
+CALLERID_MAX_AGE = 8.0
 SUPERVISION = ("auto", "polarity", "cpt")
 
 
@@ -102,6 +105,7 @@ class FxoLine:
         self.reversed = False
         self.answered_by: str | None = None
         self.callerid: dict | None = None
+        self.callerid_at = 0.0
         self.last_ring = 0.0
         self.rings = 0
         self.ringback = False
@@ -310,6 +314,8 @@ class FxoLine:
     def _ring(self, now: float) -> list:
         self.last_ring = now
         if self.state is Fxo.IDLE:
+            if self.callerid is not None and now - self.callerid_at > CALLERID_MAX_AGE:
+                self.callerid = None          # heard before an earlier call's ring that never came
             self.state, self.rings, self._offered = Fxo.RINGING, 1, False
             self.deadline = now + self.config.callerid_wait
             actions = [Detect(frozenset({"callerid", "dtmf"}))]
@@ -328,6 +334,7 @@ class FxoLine:
             self.callerid = value
         else:
             self.callerid = {"number": str(value), "name": ""}
+        self.callerid_at = now
         if self.state is Fxo.RINGING and not self._offered:
             return self._offer(now)
         return []

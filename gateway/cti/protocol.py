@@ -773,7 +773,7 @@ register_event("channel.state", {"channel": "the channel's id", "state": "the ch
                                  "call": "the call on it, or null"},
                doc="A channel changed state.")
 register_event("channel.alarm", {"channel": "the channel's id", "alarms": "the alarms now raised "
-                                 "(los, ais, lof, rai, no-battery, ...); [] when cleared"},
+                                 "(los, ais, lof, rai, no-battery, modem-not-answering, modem-gone, modem-error); [] when cleared"},
                doc="A channel's line raised or cleared alarms.")
 register_event("call.played", {**_CALL_FIELDS, "reason": "done, digit (barge-in), hangup or stopped"},
                doc="A call.play has ended.")

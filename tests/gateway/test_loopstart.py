@@ -370,3 +370,13 @@ def test_transfer_without_second_dial_tone_flashes_back_to_the_call():
 def test_transfer_needs_a_connected_call():
     with pytest.raises(UsageError):
         FxoLine().transfer("1", 0.0)
+
+
+def test_caller_id_heard_long_before_a_ring_belongs_to_no_call():
+    line = FxoLine()
+    line.port_event(Ev.POLARITY_REVERSAL, 0, 0.0)
+    line.detected("callerid", "5552000", 0.5)
+    actions = line.port_event(Ev.RING_ON, 0, 20.0)
+    assert not [a for a in actions if isinstance(a, Signal) and a.kind == "offered"]
+    assert kinds(line.port_event(Ev.RING_ON, 0, 26.0)) == ["offered"]
+    assert signals(line.port_event(Ev.RING_ON, 0, 26.0)) == []
