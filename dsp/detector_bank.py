@@ -43,6 +43,13 @@ Detectors and the values of their events:
   ``end`` after the last stop bit. ``gateway.dsp.callerid.from_event(event)``
   decodes it into a ``CallerId`` (a failed one raises ``CallerIdError``).
   DTMF CLIP comes as "dtmf" events: ``callerid.DtmfClipAssembler``.
+- ``mfr2_fwd``, ``mfr2_bwd``: MFC/R2 register signals, forward (1380-1980
+  Hz) or backward (540-1140 Hz), ``value`` "1".."15"; ``mfr1``: R1 (Bell MF)
+  signals, ``value`` "0".."9", "KP", "ST", "ST'", "ST''", "ST'''"
+  (gateway.dsp.mf). Reported when recognised (``end is None``) and again
+  when it ends: compelled R2 acts on both edges. These are for the E1
+  signalling stacks (``MF_DETECTORS``), not offered to host applications
+  over CTI.
 Times are sample indices since the channel's last ``reset``.
 """
 
@@ -53,6 +60,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gateway.dsp import mf
 from gateway.dsp.native import check, ffi, lib
 from gateway.errors import UsageError
 
@@ -66,6 +74,10 @@ _EVENT_DTYPE = np.dtype({
 
 ENCODINGS = {"linear": lib.LG_ENC_S16, "ulaw": lib.LG_ENC_ULAW, "alaw": lib.LG_ENC_ALAW}
 DETECTORS = ("dtmf", "modem", "cpt", "amd", "callerid")
+# Register signalling for the E1 stacks (the R2 stack runs them); CTI's
+# call.make offers DETECTORS only.
+MF_DETECTORS = ("mfr2_fwd", "mfr2_bwd", "mfr1")
+MF_EVENT_KINDS = {"mfr2_fwd": lib.LG_EVENT_MFR2_FWD, "mfr2_bwd": lib.LG_EVENT_MFR2_BWD, "mfr1": lib.LG_EVENT_MFR1}
 AMD_CLASSES = {lib.LG_AMD_HUMAN: "human", lib.LG_AMD_MACHINE: "machine", lib.LG_AMD_NOTSURE: "notsure"}
 # Reason codes of amd.h as the words amd.conf users know ("long-greeting"); the
 # phrase model's decisions are "human-voice" and "greeting-voice".
@@ -137,11 +149,14 @@ def _c_defaults(unit):
     return params
 
 
-def _params_to_c(params, unit):
+def _params_to_c(params, unit, fixed=None):
     """A frozen params dataclass as the C struct of `unit`, checked by C (whose
-    limits these are): the error names the field and the value."""
+    limits these are): the error names the field and the value. `fixed`: C
+    fields the dataclass does not carry (an MF receiver's kind)."""
     label = type(params).__name__
     struct = ffi.new(f"lg_{unit}_params *")
+    for name, value in (fixed or {}).items():
+        setattr(struct, name, value)
     for field in dataclasses.fields(params):
         value = getattr(params, field.name)
         try:
@@ -201,12 +216,13 @@ class _NativeUnit:
     _set_active, _max_events, _feed, _flush); the bank feeds them all through
     one lg_detector_set."""
 
-    def __init__(self, unit, channels, params, names, namers, setup=None):
+    def __init__(self, unit, channels, params, names, namers, setup=None, fixed=None):
         self.unit = unit
         self.names = frozenset(names)  # the bank's detectors this unit runs for
         self.namers = namers  # {event kind: [(reported kind, namer), ...]}
         self.desc = ffi.new(f"lg_{unit}_desc *")
-        check(getattr(lib, f"lg_{unit}_desc_init")(self.desc, _params_to_c(params, unit)), f"{unit} parameters")
+        check(getattr(lib, f"lg_{unit}_desc_init")(self.desc, _params_to_c(params, unit, fixed)),
+              f"{unit} parameters")
         if setup is not None:
             setup(self.desc)
         self.bank = ffi.new(f"lg_{unit}_bank *")
@@ -331,6 +347,39 @@ def _callerid_reason(reason):
     return CALLERID_STANDARDS[reason & lib.LG_FSK_RX_STANDARD_MASK]
 
 
+@dataclass(frozen=True)
+class MfParams:
+    """One MF receiver's settings (native/mf_rx.h); ``MfParams.defaults(kind)``
+    are the C core's for "mfr2_fwd", "mfr2_bwd" or "mfr1", and
+    ``dataclasses.replace`` changes some of them."""
+
+    min_level_dbm0: float
+    max_twist_db: float
+    max_freq_dev_hz: float
+    max_freq_dev_pct: float
+    min_tone_fraction: float
+    min_peak_ratio_db: float
+    min_on_ms: int
+    kp_min_on_ms: int
+    min_off_ms: int
+
+    @classmethod
+    def defaults(cls, kind: str) -> "MfParams":
+        if kind not in MF_DETECTORS:
+            raise UsageError(f"kind={kind!r}: one of {', '.join(MF_DETECTORS)}")
+        struct = ffi.new("lg_mf_rx_params *")
+        check(lib.lg_mf_rx_params_default(struct, mf.KINDS[kind]), "MF receiver defaults")
+        return cls(**{field.name: getattr(struct, field.name) for field in dataclasses.fields(cls)})
+
+
+def _mf_namer(kind):
+    names = mf.NAMES[kind]
+
+    def name(value, reason):
+        return names[value - 1], None
+    return name
+
+
 def _amd_name(value, reason):
     return AMD_CLASSES[value], AMD_REASONS.get(reason)
 
@@ -348,14 +397,16 @@ class DetectorBank:
     def __init__(self, channels: int, detect=("dtmf",), rate: int = 8000,
                  encoding: str = "linear", dtmf: DtmfParams | None = None,
                  modem: ModemToneParams | None = None, cpt: CptParams | None = None,
-                 amd: AmdParams | None = None, callerid: FskParams | None = None, country: str | None = None):
+                 amd: AmdParams | None = None, callerid: FskParams | None = None, country: str | None = None,
+                 mfr2_fwd: MfParams | None = None, mfr2_bwd: MfParams | None = None, mfr1: MfParams | None = None):
         if not isinstance(channels, (int, np.integer)) or channels < 1:
             raise UsageError(f"channels must be a positive integer, not {channels!r}")
         if isinstance(detect, str):
             detect = (detect,)
-        unknown = [d for d in detect if d not in DETECTORS]
+        unknown = [d for d in detect if d not in DETECTORS + MF_DETECTORS]
         if unknown or not detect:
-            raise UsageError(f"detect={tuple(detect)!r}: known detectors are {', '.join(DETECTORS)}")
+            raise UsageError(f"detect={tuple(detect)!r}: known detectors are "
+                             f"{', '.join(DETECTORS + MF_DETECTORS)}")
         if rate != lib.LG_SAMPLE_RATE:
             raise UsageError(f"rate={rate}: the detectors run at {lib.LG_SAMPLE_RATE} Hz; resample first")
         if encoding not in ENCODINGS:
@@ -371,6 +422,8 @@ class DetectorBank:
         self.cpt_params = cpt or CptParams()
         self.amd_params = amd or AmdParams()
         self.callerid_params = callerid or FskParams()
+        given_mf = {"mfr2_fwd": mfr2_fwd, "mfr2_bwd": mfr2_bwd, "mfr1": mfr1}
+        self.mf_params = {kind: given_mf[kind] or MfParams.defaults(kind) for kind in MF_DETECTORS}
         units = []
         self._cpt = None
         if "dtmf" in self.detect:
@@ -392,6 +445,12 @@ class DetectorBank:
             units.append(_NativeUnit("amd", self.channels, self.amd_params, ("amd",),
                                      {lib.LG_EVENT_AMD: [("amd", _amd_name)],
                                       lib.LG_EVENT_BEEP: [("beep", _beep_name)]}))
+        # One MF unit per kind listened for: the descriptor says which.
+        for kind in MF_DETECTORS:
+            if kind in self.detect:
+                units.append(_NativeUnit("mf_rx", self.channels, self.mf_params[kind], (kind,),
+                                         {MF_EVENT_KINDS[kind]: [(kind, _mf_namer(kind))]},
+                                         fixed={"kind": mf.KINDS[kind]}))
         # Caller ID events carry their message's bytes, read from the unit's
         # per-channel store: named per event, never cached.
         self._uncached = {}

@@ -15,10 +15,10 @@ import cffi
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # Order matters: a header's types must be declared before they are used.
-HEADERS = ["lg_common.h", "g711.h", "tone_gen.h", "dtmf.h", "dtmf_gen.h", "dtmf_rx.h", "modem_tone.h", "cpt.h", "amd.h", "fsk_rx.h", "fsk_tx.h", "detector_set.h"]
+HEADERS = ["lg_common.h", "g711.h", "tone_gen.h", "dtmf.h", "dtmf_gen.h", "dtmf_rx.h", "modem_tone.h", "cpt.h", "amd.h", "fsk_rx.h", "fsk_tx.h", "mf.h", "mf_rx.h", "mf_tx.h", "detector_set.h"]
 # Headers of the core that cffi never sees; a change to them must rebuild too.
-INTERNAL_HEADERS = ["goertzel.h", "lg_simd.h", "amd_model.h"]
-SOURCES = ["lg_common.c", "g711.c", "tone_gen.c", "dtmf.c", "dtmf_gen.c", "goertzel.c", "dtmf_rx.c", "modem_tone.c", "cpt.c", "amd.c", "fsk_rx.c", "fsk_tx.c", "detector_set.c"]
+INTERNAL_HEADERS = ["goertzel.h", "lg_simd.h", "amd_model.h", "tone_ring.h"]
+SOURCES = ["lg_common.c", "g711.c", "tone_gen.c", "dtmf.c", "dtmf_gen.c", "goertzel.c", "dtmf_rx.c", "modem_tone.c", "cpt.c", "amd.c", "fsk_rx.c", "fsk_tx.c", "mf.c", "mf_rx.c", "mf_tx.c", "detector_set.c"]
 
 _REGION = re.compile(r"/\* cdef-begin \*/(.*?)/\* cdef-end \*/", re.S)
 _OPAQUE = re.compile(r"\{\s*/\* cdef-opaque \*/.*?\n\}", re.S)

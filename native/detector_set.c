@@ -5,6 +5,7 @@
 #include "dtmf_rx.h"
 #include "fsk_rx.h"
 #include "goertzel.h"
+#include "mf_rx.h"
 #include "modem_tone.h"
 
 #include <string.h>
@@ -35,6 +36,7 @@ LG_UNIT_OPS(modem_tone, 0)
 LG_UNIT_OPS(cpt, 0)
 LG_UNIT_OPS(amd, 0)
 LG_UNIT_OPS(fsk_rx, LG_FSK_RX_MAX_FEED)
+LG_UNIT_OPS(mf_rx, 0)
 
 static const lg_unit_ops *unit_ops(int unit)
 {
@@ -49,6 +51,8 @@ static const lg_unit_ops *unit_ops(int unit)
         return &amd_ops;
     case LG_UNIT_FSK_RX:
         return &fsk_rx_ops;
+    case LG_UNIT_MF_RX:
+        return &mf_rx_ops;
     default:
         return NULL;
     }

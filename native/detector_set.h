@@ -38,7 +38,8 @@ typedef struct {
 #define LG_UNIT_CPT 3
 #define LG_UNIT_AMD 4
 #define LG_UNIT_FSK_RX 5
-#define LG_DETECTOR_SET_UNITS 8
+#define LG_UNIT_MF_RX 6 /* once per MF kind a set listens for: its descriptor says which */
+#define LG_DETECTOR_SET_UNITS 10
 
 typedef struct {
     /* cdef-opaque */

@@ -9,7 +9,6 @@
 #define M LG_DTMF_SUBBLOCK
 #define W LG_DTMF_WINDOW
 #define L (M * W) /* samples per analysis window */
-#define RING LG_DTMF_RING
 
 /* A sub-block counts as fully covered by the tone when its amplitude is at
  * least FULL_RATIO of the digit's strongest sub-block; below EDGE_FLOOR it is
@@ -357,58 +356,20 @@ static int64_t subblock_time(const lg_dtmf_rx_state *st, int64_t sb)
     return st->origin + sb * M;
 }
 
-/* The ring slot of sub-block `sb`; a candidate found at the start of a
- * stream begins before sub-block 0, so sb may be negative. */
-static int ring_slot(int64_t sb)
-{
-    return (int)(((sb % RING) + RING) % RING);
-}
-
-static void ring_push(lg_dtmf_rx_state *st, float amp)
-{
-    if (st->ring_len == RING) {
-        st->ring_first++;
-        st->ring_len--;
-    }
-    st->amp[ring_slot(st->ring_first + st->ring_len)] = amp;
-    st->ring_len++;
-}
-
-static float ring_at(const lg_dtmf_rx_state *st, int64_t sb)
-{
-    return st->amp[ring_slot(sb)];
-}
-
-static float ring_max(const lg_dtmf_rx_state *st)
-{
-    float ref = 0.0f;
-    for (int k = 0; k < st->ring_len; k++)
-        if (ring_at(st, st->ring_first + k) > ref)
-            ref = ring_at(st, st->ring_first + k);
-    return ref;
-}
-
-/* Fraction of sub-block sb that the tone covers, from its amplitude. */
-static float coverage(const lg_dtmf_rx_state *st, int64_t sb, float ref)
-{
-    float rho = ring_at(st, sb) / ref;
-    if (rho < EDGE_FLOOR)
-        return 0.0f;
-    return rho > 1.0f ? 1.0f : rho;
-}
-
 /* Where the tone began: the first fully covered sub-block, moved back by the
- * coverage of the (at most two) partly covered ones before it. */
+ * coverage of the (at most two) partly covered ones before it. (A candidate
+ * found at the start of a stream begins before sub-block 0.) */
 static int64_t estimate_start(const lg_dtmf_rx_state *st)
 {
-    float ref = ring_max(st);
-    int64_t last = st->ring_first + st->ring_len - 1;
-    int64_t full = st->ring_first;
-    while (full < last && ring_at(st, full) < FULL_RATIO * ref)
+    const lg_tone_ring *ring = &st->ring;
+    float ref = lg_tone_ring_max(ring);
+    int64_t last = lg_tone_ring_last(ring);
+    int64_t full = ring->first;
+    while (full < last && lg_tone_ring_at(ring, full) < FULL_RATIO * ref)
         full++;
     float partial = 0.0f;
-    for (int64_t sb = full - 1; sb >= full - 2 && sb >= st->ring_first; sb--)
-        partial += coverage(st, sb, ref);
+    for (int64_t sb = full - 1; sb >= full - 2 && sb >= ring->first; sb--)
+        partial += lg_tone_ring_coverage(ring, sb, ref, EDGE_FLOOR);
     return subblock_time(st, full) - (int64_t)lrintf(partial * M);
 }
 
@@ -416,15 +377,9 @@ static int64_t estimate_start(const lg_dtmf_rx_state *st)
  * coverage of the (at most two) partly covered ones after it. */
 static int64_t estimate_end(const lg_dtmf_rx_state *st)
 {
-    float ref = ring_max(st);
-    int64_t last = st->ring_first + st->ring_len - 1;
-    int64_t full = last;
-    while (full > st->ring_first && ring_at(st, full) < FULL_RATIO * ref)
-        full--;
-    float partial = 0.0f;
-    for (int64_t sb = full + 1; sb <= full + 2 && sb <= last; sb++)
-        partial += coverage(st, sb, ref);
-    return subblock_time(st, full + 1) + (int64_t)lrintf(partial * M);
+    float partial;
+    int64_t after = lg_tone_ring_end(&st->ring, lg_tone_ring_last(&st->ring), FULL_RATIO, EDGE_FLOOR, &partial);
+    return subblock_time(st, after) + (int64_t)lrintf(partial * M);
 }
 
 /* `now`: the channel's number of the sub-block just completed. */
@@ -433,13 +388,11 @@ static void begin_candidate(lg_dtmf_rx_state *st, const subblock_result *r, int 
     st->phase = LG_DTMF_CANDIDATE;
     st->key = key;
     st->gap = 0;
-    st->ring_len = 0;
-    st->ring_first = now - (W - 1);
     /* The window that found the key spans the last W sub-blocks. */
+    lg_tone_ring_restart(&st->ring, now - (W - 1));
     for (int h = 0; h < W - 1; h++)
-        st->amp[ring_slot(st->ring_first + h)] = key_amplitude(r->hist_re[h], r->hist_im[h], key, i);
-    st->ring_len = W - 1;
-    ring_push(st, key_amplitude(r->x_re, r->x_im, key, i));
+        lg_tone_ring_push(&st->ring, key_amplitude(r->hist_re[h], r->hist_im[h], key, i));
+    lg_tone_ring_push(&st->ring, key_amplitude(r->x_re, r->x_im, key, i));
     /* y_pow[0] is the window that ended just before this window's first
      * sub-block: it saw none of the new tone if it began here. */
     st->onset_row = r->onset_power[key / 4][i];
@@ -529,7 +482,7 @@ static void decide(const lg_dtmf_rx_desc *d, lg_dtmf_rx_state *st, const subbloc
             begin_candidate(st, r, key, i, now);
         return;
     }
-    ring_push(st, key_amplitude(r->x_re, r->x_im, st->key, i));
+    lg_tone_ring_push(&st->ring, key_amplitude(r->x_re, r->x_im, st->key, i));
     float power = key_power(r, st->key, i);
     if (key == st->key && power >= CONTINUE_RATIO * st->peak_power) {
         st->gap = 0;
@@ -539,7 +492,7 @@ static void decide(const lg_dtmf_rx_desc *d, lg_dtmf_rx_state *st, const subbloc
         if (++st->valid_windows >= W && st->phase == LG_DTMF_CANDIDATE)
             add_evidence(st, &verdict);
         /* The start is never before the ring's first sub-block. */
-        if (st->phase == LG_DTMF_CANDIDATE && now_end - subblock_time(st, st->ring_first) >= d->min_on_samples) {
+        if (st->phase == LG_DTMF_CANDIDATE && now_end - subblock_time(st, st->ring.first) >= d->min_on_samples) {
             int64_t start = estimate_start(st);
             if (now_end - start >= d->min_on_samples && power >= CONFIRM_RATIO * st->peak_power &&
                 candidate_is_key(d, st, r, i)) {
@@ -582,28 +535,6 @@ static void decide(const lg_dtmf_rx_desc *d, lg_dtmf_rx_state *st, const subbloc
 }
 
 #ifdef HAVE_V8F
-/* Lane-wise select by a comparison mask (all ones or zeros per lane). */
-static inline __attribute__((always_inline)) v8f select_v8f(v8i mask, v8f yes, v8f no)
-{
-    return (v8f)(((v8i)yes & mask) | ((v8i)no & ~mask));
-}
-
-/* fast_atan2f for eight lanes, branch-free; (0, 0) gives 0. */
-static inline __attribute__((always_inline)) v8f atan2_v8f(v8f y, v8f x)
-{
-    v8f zero = {0};
-    v8f ax = select_v8f(x < zero, -x, x), ay = select_v8f(y < zero, -y, y);
-    v8i swap = ay > ax;
-    v8f num = select_v8f(swap, ax, ay), den = select_v8f(swap, ay, ax);
-    v8f t = num / select_v8f(den > zero, den, zero + 1.0f);
-    v8f t2 = t * t;
-    v8f r = t * (0.99997726f + t2 * (-0.33262347f + t2 * (0.19354346f + t2 * (-0.11643287f +
-                                                                          t2 * (0.05265332f - t2 * 0.01172120f)))));
-    r = select_v8f(swap, 1.57079637f - r, r);
-    r = select_v8f(x < zero, 3.14159274f - r, r);
-    return select_v8f(y < zero, -r, r);
-}
-
 /* Strongest bin of a group (the first of equals), the next strongest,
  * whether the winner's phase advance is inside its cone, and the winner's
  * gain at the edge of its cone, for the eight channels of a lane. */
@@ -624,19 +555,19 @@ static inline __attribute__((always_inline)) void screen_group(const lg_dtmf_rx_
         v8f bi = zr * d->w_rot1_im[b] + zi * d->w_rot1_re[b];
         v8i wins = p > top;
         v8i above_second = p > second;
-        second = select_v8f(wins, top, select_v8f(above_second, p, second));
-        top = select_v8f(wins, p, top);
+        second = lg_select_v8f(wins, top, lg_select_v8f(above_second, p, second));
+        top = lg_select_v8f(wins, p, top);
         bin = (wins & ((v8i){0} + b)) | (~wins & bin);
-        ur = select_v8f(wins, br, ur);
-        ui = select_v8f(wins, bi, ui);
-        c_sin = select_v8f(wins, zero + d->cone_sin[b], c_sin);
-        c_cos = select_v8f(wins, zero + d->cone_cos[b], c_cos);
-        gain = select_v8f(wins, zero + d->edge_gain[b], gain);
+        ur = lg_select_v8f(wins, br, ur);
+        ui = lg_select_v8f(wins, bi, ui);
+        c_sin = lg_select_v8f(wins, zero + d->cone_sin[b], c_sin);
+        c_cos = lg_select_v8f(wins, zero + d->cone_cos[b], c_cos);
+        gain = lg_select_v8f(wins, zero + d->edge_gain[b], gain);
     }
     *best = top;
-    *next = select_v8f(second > zero, second, zero);
+    *next = lg_select_v8f(second > zero, second, zero);
     *winner = bin;
-    v8f abs_ui = select_v8f(ui < zero, -ui, ui);
+    v8f abs_ui = lg_select_v8f(ui < zero, -ui, ui);
     *cone_ok = ((ur != zero) | (ui != zero)) & (ur * c_sin >= abs_ui * c_cos);
     *edge_gain = gain;
     *adv_re = ur;
@@ -663,9 +594,9 @@ static inline __attribute__((always_inline)) void screen_windows(const lg_dtmf_r
              (p_row * col_gain <= d->normal_twist * p_col) & (p_col * row_gain <= d->reverse_twist * p_row) &
              (p_row * col_gain + p_col * row_gain >= WINDOW_FRACTION_FLOOR * row_gain * col_gain * mean_power);
     /* A group with nothing else in it stands 60 dB clear. */
-    v8f row_ratio = select_v8f(row_next > zero, row / row_next, zero + 1e6f);
-    v8f col_ratio = select_v8f(col_next > zero, col / col_next, zero + 1e6f);
-    v8f ratio = select_v8f(row_ratio < col_ratio, row_ratio, col_ratio);
+    v8f row_ratio = lg_select_v8f(row_next > zero, row / row_next, zero + 1e6f);
+    v8f col_ratio = lg_select_v8f(col_next > zero, col / col_next, zero + 1e6f);
+    v8f ratio = lg_select_v8f(row_ratio < col_ratio, row_ratio, col_ratio);
     int any = 0;
     for (int i = 0; i < LG_LANE; i++) {
         out->maybe[i] = ok[i] != 0;
@@ -678,7 +609,7 @@ static inline __attribute__((always_inline)) void screen_windows(const lg_dtmf_r
      * the time none does. */
     if (any) {
         const float to_hz = (float)LG_SAMPLE_RATE / (2.0f * PI_F * M);
-        v8f row_dev = atan2_v8f(row_im, row_re) * to_hz, col_dev = atan2_v8f(col_im, col_re) * to_hz;
+        v8f row_dev = lg_atan2_v8f(row_im, row_re) * to_hz, col_dev = lg_atan2_v8f(col_im, col_re) * to_hz;
         for (int i = 0; i < LG_LANE; i++) {
             out->row_dev_hz[i] = row_dev[i];
             out->col_dev_hz[i] = col_dev[i];
@@ -687,22 +618,6 @@ static inline __attribute__((always_inline)) void screen_windows(const lg_dtmf_r
 }
 #else
 /* Without vectors: the same screen, one channel at a time. */
-/* atan2 to about 1e-5 rad (0.001 Hz of frequency estimate) without libm's
- * care for every corner; arguments are finite and not both zero. */
-static float fast_atan2f(float y, float x)
-{
-    float ax = fabsf(x), ay = fabsf(y);
-    int swap = ay > ax;
-    float t = swap ? ax / ay : ay / ax;
-    float t2 = t * t;
-    float r = t * (0.99997726f + t2 * (-0.33262347f + t2 * (0.19354346f + t2 * (-0.11643287f +
-                                                                              t2 * (0.05265332f - t2 * 0.01172120f)))));
-    if (swap)
-        r = 1.57079637f - r;
-    if (x < 0.0f)
-        r = 3.14159274f - r;
-    return y < 0.0f ? -r : r;
-}
 
 /* z = Y_now * conj(Y_prev) * e^{-jwM}: its angle is the phase advance beyond
  * the bin's own frequency. */
@@ -725,7 +640,7 @@ static float bin_offset_hz(const lg_dtmf_rx_desc *d, const subblock_result *r, i
     phase_advance(d, r, b, i, &ur, &ui);
     if (ur == 0.0f && ui == 0.0f)
         return NAN;
-    return fast_atan2f(ui, ur) * (float)LG_SAMPLE_RATE / (2.0f * PI_F * M);
+    return lg_fast_atan2f(ui, ur) * (float)LG_SAMPLE_RATE / (2.0f * PI_F * M);
 }
 
 /* Whether the advance is inside the tolerated cone, without an arctangent:

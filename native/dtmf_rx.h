@@ -34,12 +34,12 @@
 
 #include "dtmf.h"
 #include "goertzel.h"
+#include "tone_ring.h"
 
 /* cdef-begin */
 #define LG_DTMF_BINS 8
 #define LG_DTMF_SUBBLOCK 40
 #define LG_DTMF_WINDOW 3
-#define LG_DTMF_RING 16
 #define LG_DTMF_GAIN_STEPS 202          /* window gain tabulated every 0.5 Hz to 100 Hz */
 
 typedef struct {
@@ -107,9 +107,7 @@ typedef struct {
     float dev_min[2], dev_max[2]; /* relative frequency offsets seen, row and column */
     float dev_sum[2];
     float onset_row, onset_col; /* |Y|^2 at the key's bins just before it began */
-    int64_t ring_first;       /* sub-block number of amp[0]'s oldest entry */
-    int32_t ring_len;
-    float amp[LG_DTMF_RING];  /* |X_row| + |X_col| of the tracked key per sub-block */
+    lg_tone_ring ring;        /* |X_row| + |X_col| of the tracked key per sub-block */
     int64_t start;            /* estimated start, channel samples */
 } lg_dtmf_rx_state;
 

@@ -15,7 +15,7 @@
 /* cdef-begin */
 /* Bump whenever a struct or a function signature of the cdef changes: the
  * Python binding refuses to run against a library built from other headers. */
-#define LG_ABI_VERSION 10
+#define LG_ABI_VERSION 11
 
 #define LG_OK 0
 #define LG_E_ARG -1      /* the caller passed an impossible argument */
@@ -39,6 +39,9 @@
 #define LG_EVENT_AMD 4        /* value: LG_AMD_* (amd.h), reason: LG_AMD_REASON_* */
 #define LG_EVENT_BEEP 5       /* the end-of-greeting beep of an answering machine (amd.h) */
 #define LG_EVENT_CALLERID 6   /* value: the message's serial (fsk_rx.h), reason: LG_FSK_RX_* */
+#define LG_EVENT_MFR2_FWD 7   /* value: the MFC/R2 forward signal 1..15 (mf.h) */
+#define LG_EVENT_MFR2_BWD 8   /* value: the MFC/R2 backward signal 1..15 */
+#define LG_EVENT_MFR1 9       /* value: the R1 signal 1..15 (mf.h: 10 is the digit 0, 13 KP, 15 ST) */
 
 #define LG_EVENT_BEGIN 1
 #define LG_EVENT_END 2

@@ -52,6 +52,51 @@ static inline __attribute__((always_inline)) void lg_store_v8f(float *p, v8f v)
 {
     memcpy(p, &v, sizeof(v));
 }
+
+/* Lane-wise select by a comparison mask (all ones or zeros per lane). */
+static inline __attribute__((always_inline)) v8f lg_select_v8f(v8i mask, v8f yes, v8f no)
+{
+    return (v8f)(((v8i)yes & mask) | ((v8i)no & ~mask));
+}
+
+static inline __attribute__((always_inline)) v8i lg_select_v8i(v8i mask, v8i yes, v8i no)
+{
+    return (yes & mask) | (no & ~mask);
+}
+
+/* lg_fast_atan2f for eight lanes, branch-free; (0, 0) gives 0. */
+static inline __attribute__((always_inline)) v8f lg_atan2_v8f(v8f y, v8f x)
+{
+    v8f zero = {0};
+    v8f ax = lg_select_v8f(x < zero, -x, x), ay = lg_select_v8f(y < zero, -y, y);
+    v8i swap = ay > ax;
+    v8f num = lg_select_v8f(swap, ax, ay), den = lg_select_v8f(swap, ay, ax);
+    v8f t = num / lg_select_v8f(den > zero, den, zero + 1.0f);
+    v8f t2 = t * t;
+    v8f r = t * (0.99997726f + t2 * (-0.33262347f + t2 * (0.19354346f + t2 * (-0.11643287f +
+                                                                          t2 * (0.05265332f - t2 * 0.01172120f)))));
+    r = lg_select_v8f(swap, 1.57079637f - r, r);
+    r = lg_select_v8f(x < zero, 3.14159274f - r, r);
+    return lg_select_v8f(y < zero, -r, r);
+}
 #endif
+
+/* atan2 to about 1e-5 rad without libm's care for every corner: arguments
+ * finite and not both zero (a phase advance to a frequency, where 1e-5 rad
+ * is a thousandth of a hertz). */
+static inline float lg_fast_atan2f(float y, float x)
+{
+    float ax = x < 0.0f ? -x : x, ay = y < 0.0f ? -y : y;
+    int swap = ay > ax;
+    float t = swap ? ax / ay : ay / ax;
+    float t2 = t * t;
+    float r = t * (0.99997726f + t2 * (-0.33262347f + t2 * (0.19354346f + t2 * (-0.11643287f +
+                                                                              t2 * (0.05265332f - t2 * 0.01172120f)))));
+    if (swap)
+        r = 1.57079637f - r;
+    if (x < 0.0f)
+        r = 3.14159274f - r;
+    return y < 0.0f ? -r : r;
+}
 
 #endif

@@ -8,7 +8,9 @@ DetectorBank in blocks of --block-ms, and flushed at its end. With --json
 every file gives one line in the prediction format of the evaluation corpus
 (../shared/corpus/README.md, "Scoring"), ready for its score.py; with
 --detect callerid the line also carries "callerid": one object per FSK
-message or DTMF CLIP string heard (decoded fields, or "error").
+message or DTMF CLIP string heard (decoded fields, or "error"); with --detect
+mfr2_fwd, mfr2_bwd or mfr1 (MFC/R2 forward or backward, R1 register signals)
+a key of that name lists the signals heard: {"signal", "start", "end"}.
 
 A file that cannot be read gets one line on stderr; the other files are still
 analysed and the exit status is 1.
@@ -41,6 +43,16 @@ class DetectedDigit:
     """One DTMF key, with the times of its tone burst in seconds."""
 
     digit: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class DetectedSignal:
+    """One MF register signal ("1".."15" for R2; "0".."9", "KP", "ST", ...
+    for R1), with its times in seconds."""
+
+    signal: str
     start: float
     end: float
 
@@ -126,6 +138,7 @@ class FileAnalysis:
     call_progress: CallProgress | None = None
     machine: MachineDetection | None = None
     caller_ids: tuple[CallerIdReport, ...] | None = None
+    mf_signals: dict[str, tuple[DetectedSignal, ...]] | None = None  # per MF detector asked for
 
     @property
     def id(self) -> str:
@@ -160,6 +173,9 @@ class FileAnalysis:
                 record["amd"] = fields
         if self.caller_ids is not None:
             record["callerid"] = [report.record() for report in self.caller_ids]
+        for kind, signals in (self.mf_signals or {}).items():
+            record[kind] = [{"signal": s.signal, "start": round(s.start, 3), "end": round(s.end, 3)}
+                            for s in signals]
         return record
 
 
@@ -198,13 +214,17 @@ def analyze_file(path, *, channel: int | None = None, block_ms: int = DEFAULT_BL
     events = [ev for _, ev in events]
     machine = machine_detection(events) if "amd" in detect else None
     caller_ids = caller_id_reports(events) if "callerid" in detect else None
+    mf_signals = {kind: tuple(DetectedSignal(ev.value, ev.start / DETECTOR_RATE, ev.end / DETECTOR_RATE)
+                              for ev in sorted((ev for ev in events if ev.kind == kind and ev.ended),
+                                               key=lambda ev: ev.start))
+                  for kind in MF_DETECTORS if kind in detect} or None
 
     digits = tuple(
         DetectedDigit(ev.value, ev.start / DETECTOR_RATE, ev.end / DETECTOR_RATE)
         for ev in sorted((ev for ev in events if ev.kind == "dtmf" and ev.ended), key=lambda ev: ev.start)
     ) if "dtmf" in detect else ()
     return FileAnalysis(path, wav.rate, wav.channels, wav.sample_format, wav.duration, digits, tuple(detect),
-                        call_progress, machine, caller_ids)
+                        call_progress, machine, caller_ids, mf_signals)
 
 
 def caller_id_reports(events) -> tuple[CallerIdReport, ...]:
@@ -318,8 +338,10 @@ def _int_in_range(text: str, *, highest: int | None = None, lowest: int = 1) -> 
 
 
 # The detectors whose results this command prints (fax and modem tones are
-# call-progress classes of `--detect cpt`).
-REPORTED_DETECTORS = ("dtmf", "cpt", "amd", "callerid")
+# call-progress classes of `--detect cpt`); the MF register signals are
+# gateway.dsp.detector_bank.MF_DETECTORS (not imported: see the docstring).
+MF_DETECTORS = ("mfr2_fwd", "mfr2_bwd", "mfr1")
+REPORTED_DETECTORS = ("dtmf", "cpt", "amd", "callerid") + MF_DETECTORS
 
 
 def _detector_list(text: str) -> tuple[str, ...]:
@@ -342,7 +364,7 @@ def _country(text: str) -> str:
 
 def add_parser(subcommands) -> None:
     parser = subcommands.add_parser(
-        "analyze", help="detect DTMF, call progress, answering machines and caller ID in WAV recordings",
+        "analyze", help="detect DTMF, call progress, answering machines, caller ID and MF signals in WAV recordings",
         description="Run the native detectors over WAV files (any rate: resampled to 8 kHz) and report "
                     "what they find. PATH is a WAV file or a folder, searched recursively for *.wav.")
     parser.add_argument("paths", nargs="+", metavar="PATH", help="WAV file or folder")
@@ -409,7 +431,13 @@ def format_table(result: FileAnalysis) -> str:
         lines.extend(f"  caller ID: {report.describe()}" for report in result.caller_ids)
         if not result.caller_ids:
             lines.append("  caller ID: (none)")
+    for kind, signals in (result.mf_signals or {}).items():
+        lines.append(f"  {kind}: {' '.join(s.signal for s in signals) or '(none)'}")
     if result.digits:
         lines.append("  digit   start s     end s")
         lines.extend(f"  {d.digit:<5} {d.start:>9.3f} {d.end:>9.3f}" for d in result.digits)
+    for kind, signals in (result.mf_signals or {}).items():
+        if signals:
+            lines.append(f"  {kind:<8} start s     end s")
+            lines.extend(f"  {s.signal:<8} {s.start:>7.3f} {s.end:>9.3f}" for s in signals)
     return "\n".join(lines)

@@ -186,3 +186,51 @@ def test_an_empty_feed_or_an_empty_set_gives_nothing(names):
     check(lib.lg_detector_set_init(empty, 3), "init")
     assert lib.lg_detector_set_max_events(empty, 160) == 0
     assert lib.lg_detector_set_flush(empty, events, 0) == 0
+
+
+def test_one_mf_unit_per_kind_in_a_set_each_with_its_own_events():
+    """The MF unit is added once per kind (its descriptor says which): R2
+    forward, R2 backward and R1 in one set give what each gives alone, each
+    under its event kind."""
+    from gateway.dsp import mf
+    from tests.dsp import mf_signals
+
+    channels = 5
+    rows = []
+    for ch in range(channels):
+        kind = mf_signals.KINDS[ch % 3]
+        tape = mf_signals.tape_for(kind, "set", ch).signal(ch + 3, sig.ms(120)).silence(sig.ms(80))
+        rows.append(tape.samples())
+    n = max(len(x) for x in rows)
+    data = sig.quantize(np.stack([np.pad(x, (0, n - len(x))) for x in rows]))
+
+    def mf_unit(kind):
+        params = ffi.new("lg_mf_rx_params *")
+        check(lib.lg_mf_rx_params_default(params, mf.KINDS[kind]), kind)
+        unit = Unit.__new__(Unit)
+        unit.name, unit.channels = "mf_rx", channels
+        unit.desc = ffi.new("lg_mf_rx_desc *")
+        check(lib.lg_mf_rx_desc_init(unit.desc, params), kind)
+        unit.bank = ffi.new("lg_mf_rx_bank *")
+        unit.lanes = ffi.new("lg_mf_rx_lane[]", 1)
+        unit.states = ffi.new("lg_mf_rx_state[]", channels)
+        check(lib.lg_mf_rx_bank_init(unit.bank, unit.lanes, unit.states, channels), kind)
+        return unit
+
+    in_set = [mf_unit(kind) for kind in mf_signals.KINDS]
+    alone = [mf_unit(kind) for kind in mf_signals.KINDS]
+    s = ffi.new("lg_detector_set *")
+    check(lib.lg_detector_set_init(s, channels), "init")
+    for k, u in enumerate(in_set):
+        assert lib.lg_detector_set_add(s, lib.LG_UNIT_MF_RX, u.desc, u.bank, u.lanes, u.states) == k
+    got = feed_set(s, data)
+    for k, at in enumerate(range(0, data.shape[1] + 1, BLOCK)):
+        if at < data.shape[1]:
+            chunk = np.ascontiguousarray(data[:, at:at + BLOCK])
+            parts = [u.feed(chunk) for u in alone]
+        else:
+            parts = [u.flush() for u in alone]
+        assert got[k] == [e for part in parts for e in part], at
+    heard = sorted((e[0], e[1], e[2]) for block in got for e in block if e[3] == lib.LG_EVENT_END)
+    kinds = (lib.LG_EVENT_MFR2_FWD, lib.LG_EVENT_MFR2_BWD, lib.LG_EVENT_MFR1)
+    assert heard == [(ch, kinds[ch % 3], ch + 3) for ch in range(channels)]

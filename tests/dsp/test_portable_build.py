@@ -190,3 +190,52 @@ def test_portable_build_reads_the_same_caller_ids(portable):
     assert [e[:3] for e in plain] == [e[:3] for e in simd]
     for a, b in zip(simd, plain):
         assert abs(a[3] - b[3]) <= 2 and abs(a[4] - b[4]) <= 2, (a, b)
+
+
+def mf_rx_events(ffi, lib, audio, kind, block=160):
+    """(channel, signal, flags, start, end) of the MF receiver of `kind` (LG_MF_*) on `audio`."""
+    channels = audio.shape[0]
+    params = ffi.new("lg_mf_rx_params *")
+    assert lib.lg_mf_rx_params_default(params, kind) == 0
+    desc = ffi.new("lg_mf_rx_desc *")
+    assert lib.lg_mf_rx_desc_init(desc, params) == 0
+    bank = ffi.new("lg_mf_rx_bank *")
+    lanes = ffi.new("lg_mf_rx_lane[]", (channels + lib.LG_LANE - 1) // lib.LG_LANE)
+    states = ffi.new("lg_mf_rx_state[]", channels)
+    assert lib.lg_mf_rx_bank_init(bank, lanes, states, channels) == 0
+    capacity = lib.lg_mf_rx_max_events(channels, block)
+    events = ffi.new("lg_event[]", capacity)
+    found = []
+    for at in range(0, audio.shape[1], block):
+        chunk = np.ascontiguousarray(audio[:, at:at + block])
+        n = chunk.shape[1]
+        count = lib.lg_mf_rx_feed(desc, bank, lanes, states, ffi.from_buffer(chunk), lib.LG_ENC_S16, n, n,
+                                  events, capacity)
+        found += [(e.channel, e.value, e.flags, e.start, e.end) for e in events[0:count]]
+    count = lib.lg_mf_rx_flush(desc, bank, lanes, states, events, capacity)
+    found += [(e.channel, e.value, e.flags, e.start, e.end) for e in events[0:count]]
+    return found
+
+
+@pytest.mark.parametrize("kind", ["mfr2_fwd", "mfr2_bwd", "mfr1"])
+def test_portable_build_hears_the_same_mf_signals(portable, kind):
+    from gateway.dsp import mf
+    from gateway.dsp.native import ffi, lib
+    from tests.dsp import mf_signals
+
+    channels = 11  # a partial lane
+    rows = []
+    for ch in range(channels):
+        tape = mf_signals.tape_for(kind, "portable", ch)
+        for signal in mf_signals.rng_for("portable signals", kind, ch).choice(mf_signals.SIGNALS, 5):
+            tape.signal(int(signal), sig.ms(110), low_dbm0=-20.0 - ch, high_dbm0=-16.0 - ch,
+                        low_dev_hz=ch - 5.0).silence(sig.ms(60))
+        rows.append(tape.samples())
+    n = max(len(x) for x in rows)
+    audio = sig.quantize(np.stack([np.pad(x, (0, n - len(x))) for x in rows]))
+    simd = mf_rx_events(ffi, lib, audio, mf.KINDS[kind])
+    plain = mf_rx_events(portable.ffi, portable.lib, audio, mf.KINDS[kind])
+    assert len(simd) == 2 * 5 * channels
+    assert [e[:3] for e in plain] == [e[:3] for e in simd]
+    for a, b in zip(simd, plain):
+        assert abs(a[3] - b[3]) <= 2 and abs(a[4] - b[4]) <= 2, (a, b)

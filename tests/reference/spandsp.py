@@ -121,6 +121,24 @@ int lgsd_adsi_feed_ulaw(lgsd_adsi_bank *b, const uint8_t *codes, int stride, int
 int lgsd_adsi_take(lgsd_adsi_bank *b, lgsd_adsi_message *out, int max);
 int lgsd_adsi_tx(int standard, const uint8_t *msg, int len, int seizure_bits, int mark_bits, float level_dbm0,
                  int16_t *out, int max);
+
+/* MF: r2_mf_rx / bell_mf_rx, r2_mf_tx / bell_mf_tx. */
+#define LGSD_MF_R2_FWD 0
+#define LGSD_MF_R2_BWD 1
+#define LGSD_MF_BELL 2
+typedef struct {
+    int32_t channel;
+    int32_t code;        /* the signal's character; 0: an R2 signal ended */
+    int64_t pos;
+} lgsd_mf_event;
+typedef struct lgsd_mf_bank lgsd_mf_bank;
+lgsd_mf_bank *lgsd_mf_bank_new(int channels, int kind);
+void lgsd_mf_bank_free(lgsd_mf_bank *b);
+int lgsd_mf_feed_s16(lgsd_mf_bank *b, const int16_t *samples, int stride, int nsamples);
+int lgsd_mf_feed_ulaw(lgsd_mf_bank *b, const uint8_t *codes, int stride, int nsamples);
+int lgsd_mf_take(lgsd_mf_bank *b, lgsd_mf_event *out, int max);
+int lgsd_r2_mf_tx(int fwd, char digit, int16_t *out, int n);
+int lgsd_bell_mf_tx(const char *digits, int16_t *out, int max);
 """
 
 _SOURCE = r"""
@@ -594,6 +612,197 @@ int lgsd_adsi_tx(int standard, const uint8_t *msg, int len, int seizure_bits, in
     }
     return total;
 }
+
+/* --- MF: r2_mf_rx / bell_mf_rx, r2_mf_tx / bell_mf_tx --------------------- */
+
+#define LGSD_MF_R2_FWD 0
+#define LGSD_MF_R2_BWD 1
+#define LGSD_MF_BELL 2
+
+typedef struct {
+    int32_t channel;
+    int32_t code;
+    int64_t pos;
+} lgsd_mf_event;
+
+typedef struct lgsd_mf_bank lgsd_mf_bank;
+
+typedef struct {
+    lgsd_mf_bank *bank;
+    int32_t channel;
+} lgsd_mf_tag;
+
+struct lgsd_mf_bank {
+    int32_t channels;
+    int32_t kind;
+    int64_t samples;
+    int64_t now;
+    lgsd_mf_event *events;
+    int32_t count;
+    int32_t capacity;
+    r2_mf_rx_state_t *r2;
+    bell_mf_rx_state_t *bell;
+    lgsd_mf_tag *tags;
+    int16_t ulaw[256];
+};
+
+static void lgsd_mf_push(lgsd_mf_bank *b, int32_t channel, int32_t code)
+{
+    if (b->count == b->capacity) {
+        int capacity = b->capacity ? 2 * b->capacity : 256;
+        lgsd_mf_event *e = realloc(b->events, (size_t) capacity * sizeof(*e));
+        if (e == NULL)
+            return;
+        b->events = e;
+        b->capacity = capacity;
+    }
+    lgsd_mf_event *e = &b->events[b->count++];
+    e->channel = channel;
+    e->code = code;
+    e->pos = b->now;
+}
+
+/* r2_mf_rx's callback: the signal's character when one begins, 0 when it ends. */
+static void lgsd_on_r2(void *user_data, int code, int level, int delay)
+{
+    lgsd_mf_tag *t = (lgsd_mf_tag *) user_data;
+    (void) level;
+    (void) delay;
+    lgsd_mf_push(t->bank, t->channel, code);
+}
+
+/* bell_mf_rx's digits callback: one report per signal, when recognised. */
+static void lgsd_on_bell(void *user_data, const char *digits, int len)
+{
+    lgsd_mf_tag *t = (lgsd_mf_tag *) user_data;
+    for (int i = 0; i < len; i++)
+        lgsd_mf_push(t->bank, t->channel, (unsigned char) digits[i]);
+}
+
+void lgsd_mf_bank_free(lgsd_mf_bank *b)
+{
+    if (b == NULL)
+        return;
+    free(b->events);
+    free(b->r2);
+    free(b->bell);
+    free(b->tags);
+    free(b);
+}
+
+lgsd_mf_bank *lgsd_mf_bank_new(int channels, int kind)
+{
+    if (channels < 1 || kind < LGSD_MF_R2_FWD || kind > LGSD_MF_BELL)
+        return NULL;
+    lgsd_mf_bank *b = calloc(1, sizeof(*b));
+    if (b == NULL)
+        return NULL;
+    b->channels = channels;
+    b->kind = kind;
+    for (int i = 0; i < 256; i++)
+        b->ulaw[i] = ulaw_to_linear((uint8_t) i);
+    b->tags = calloc((size_t) channels, sizeof(lgsd_mf_tag));
+    if (kind == LGSD_MF_BELL)
+        b->bell = calloc((size_t) channels, sizeof(bell_mf_rx_state_t));
+    else
+        b->r2 = calloc((size_t) channels, sizeof(r2_mf_rx_state_t));
+    if (b->tags == NULL || (b->bell == NULL && b->r2 == NULL)) {
+        lgsd_mf_bank_free(b);
+        return NULL;
+    }
+    for (int ch = 0; ch < channels; ch++) {
+        b->tags[ch].bank = b;
+        b->tags[ch].channel = ch;
+        if (kind == LGSD_MF_BELL)
+            bell_mf_rx_init(&b->bell[ch], lgsd_on_bell, &b->tags[ch]);
+        else
+            r2_mf_rx_init(&b->r2[ch], kind == LGSD_MF_R2_FWD, lgsd_on_r2, &b->tags[ch]);
+    }
+    return b;
+}
+
+static void lgsd_mf_run(lgsd_mf_bank *b, int ch, const int16_t *x, int n)
+{
+    if (b->kind == LGSD_MF_BELL)
+        bell_mf_rx(&b->bell[ch], x, n);
+    else
+        r2_mf_rx(&b->r2[ch], x, n);
+}
+
+/* One call per channel per feed, as an application calls them; a report's
+   position is the end of the fed block. */
+int lgsd_mf_feed_s16(lgsd_mf_bank *b, const int16_t *samples, int stride, int nsamples)
+{
+    b->now = b->samples + nsamples;
+    for (int ch = 0; ch < b->channels; ch++)
+        lgsd_mf_run(b, ch, samples + (size_t) ch * stride, nsamples);
+    b->samples += nsamples;
+    return b->count;
+}
+
+int lgsd_mf_feed_ulaw(lgsd_mf_bank *b, const uint8_t *codes, int stride, int nsamples)
+{
+    int16_t buf[LGSD_ULAW_CHUNK];
+    for (int ch = 0; ch < b->channels; ch++) {
+        const uint8_t *x = codes + (size_t) ch * stride;
+        for (int done = 0; done < nsamples; done += LGSD_ULAW_CHUNK) {
+            int len = (nsamples - done < LGSD_ULAW_CHUNK) ? nsamples - done : LGSD_ULAW_CHUNK;
+            for (int i = 0; i < len; i++)
+                buf[i] = b->ulaw[x[done + i]];
+            b->now = b->samples + done + len;
+            lgsd_mf_run(b, ch, buf, len);
+        }
+    }
+    b->samples += nsamples;
+    return b->count;
+}
+
+int lgsd_mf_take(lgsd_mf_bank *b, lgsd_mf_event *out, int max)
+{
+    int n = (b->count < max) ? b->count : max;
+    memcpy(out, b->events, (size_t) n * sizeof(*out));
+    memmove(b->events, b->events + n, (size_t) (b->count - n) * sizeof(*out));
+    b->count -= n;
+    return n;
+}
+
+/* `n` samples of R2 signal `digit` (spandsp's code) held, from its start. */
+int lgsd_r2_mf_tx(int fwd, char digit, int16_t *out, int n)
+{
+    r2_mf_tx_state_t tx;
+    if (r2_mf_tx_init(&tx, fwd) == NULL)
+        return -1;
+    r2_mf_tx_put(&tx, digit);
+    int total = 0;
+    while (total < n) {
+        int got = r2_mf_tx(&tx, out + total, n - total);
+        if (got <= 0)
+            return -1;
+        total += got;
+    }
+    return total;
+}
+
+/* The whole Bell MF signal of `digits` (spandsp's codes), or -1 when it
+   does not fit in `max`. */
+int lgsd_bell_mf_tx(const char *digits, int16_t *out, int max)
+{
+    bell_mf_tx_state_t tx;
+    if (bell_mf_tx_init(&tx) == NULL)
+        return -1;
+    if (bell_mf_tx_put(&tx, digits, -1) != 0)
+        return -1;
+    int total = 0;
+    for (;;) {
+        if (total == max)
+            return -1;
+        int got = bell_mf_tx(&tx, out + total, max - total);
+        if (got <= 0)
+            break;
+        total += got;
+    }
+    return total;
+}
 """ % {"block": SPANDSP_BLOCK}
 
 
@@ -982,4 +1191,112 @@ def adsi_tx(message: bytes, *, standard: str = "bell202", seizure_bits: int = 30
                          ffi.cast("int16_t *", ffi.from_buffer(out)), room)
     if n < 0:
         raise RuntimeError("spandsp's adsi_tx refused the message")
+    return out[:n]
+
+
+# --- MF: r2_mf_rx / bell_mf_rx, r2_mf_tx / bell_mf_tx --------------------------
+
+# spandsp's one-character codes of signals 1..15 (bell_r2_mf.c's
+# r2_mf_tone_codes and bell_mf_tone_codes), and the kinds under Linegate's
+# detector names.
+MF_CODES = {"mfr2_fwd": "1234567890BCDEF", "mfr2_bwd": "1234567890BCDEF", "mfr1": "1234567890CA*B#"}
+_MF_KINDS = {"mfr2_fwd": 0, "mfr2_bwd": 1, "mfr1": 2}
+
+
+class SpandspMfEvent(NamedTuple):
+    """A report of spandsp's MF receiver: ``signal`` 1..15 (Linegate's
+    numbering, gateway.dsp.mf), or None when an R2 signal ended (``r2_mf_rx``
+    reports both edges; ``bell_mf_rx`` one report per signal); ``pos`` the
+    channel's samples consumed when it came (the end of the fed block)."""
+
+    channel: int
+    signal: int | None
+    pos: int
+
+
+class SpandspMfBank:
+    """``channels`` spandsp MF receivers of one ``kind`` ("mfr2_fwd",
+    "mfr2_bwd": ``r2_mf_rx``; "mfr1": ``bell_mf_rx``) fed in lock step, one C
+    call per feed and one receiver call per channel per feed, at spandsp's
+    defaults; mu-law decoded with a table of spandsp's ``ulaw_to_linear``."""
+
+    def __init__(self, channels: int, kind: str, *, encoding: str = "linear"):
+        ffi, lib = _require()
+        if not isinstance(channels, (int, np.integer)) or channels < 1:
+            raise ValueError(f"channels must be a positive integer, not {channels!r}")
+        if kind not in _MF_KINDS:
+            raise ValueError(f"kind={kind!r}: one of {', '.join(_MF_KINDS)}")
+        if encoding not in ("linear", "ulaw"):
+            raise ValueError(f"encoding={encoding!r}: one of linear, ulaw")
+        bank = lib.lgsd_mf_bank_new(int(channels), _MF_KINDS[kind])
+        if bank == ffi.NULL:
+            raise MemoryError(f"cannot allocate {channels} spandsp MF receivers")
+        self.channels = int(channels)
+        self.kind = kind
+        self.encoding = encoding
+        self._ffi, self._lib = ffi, lib
+        self._bank = ffi.gc(bank, lib.lgsd_mf_bank_free)
+        self._dtype = np.int16 if encoding == "linear" else np.uint8
+        self._feed = lib.lgsd_mf_feed_s16 if encoding == "linear" else lib.lgsd_mf_feed_ulaw
+        self._ctype = "int16_t *" if encoding == "linear" else "uint8_t *"
+        self._out = ffi.new("lgsd_mf_event[]", 64)
+        self._codes = {ord(c): k + 1 for k, c in enumerate(MF_CODES[kind])}
+
+    def feed(self, block) -> list[SpandspMfEvent]:
+        """Feed the next samples of every channel; returns the reports."""
+        block = np.asarray(block)
+        if block.ndim == 1 and self.channels == 1:
+            block = block[np.newaxis, :]
+        if block.ndim != 2 or block.shape[0] != self.channels or block.dtype != self._dtype:
+            raise ValueError(f"block must be {np.dtype(self._dtype).name} of shape ({self.channels}, samples)")
+        block = np.ascontiguousarray(block)
+        nsamples = block.shape[1]
+        if nsamples == 0:
+            return []
+        count = self._feed(self._bank, self._ffi.cast(self._ctype, self._ffi.from_buffer(block)), nsamples,
+                           nsamples)
+        if count == 0:
+            return []
+        if count > len(self._out):
+            self._out = self._ffi.new("lgsd_mf_event[]", count)
+        n = self._lib.lgsd_mf_take(self._bank, self._out, count)
+        return [SpandspMfEvent(int(e.channel), self._codes.get(e.code) if e.code else None, int(e.pos))
+                for e in self._out[0:n]]
+
+
+def detect_mf(signal, kind: str, *, block: int = 160, encoding: str = "linear") -> list[int]:
+    """The signals (1..15) spandsp's receiver reports in one signal, in
+    order (R2: each signal as it begins)."""
+    signal = np.asarray(signal)
+    bank = SpandspMfBank(1, kind, encoding=encoding)
+    found = []
+    for at in range(0, len(signal), block):
+        found += [e.signal for e in bank.feed(signal[np.newaxis, at:at + block]) if e.signal is not None]
+    return found
+
+
+def r2_mf_tx(kind: str, signal: int, nsamples: int) -> np.ndarray:
+    """``nsamples`` of spandsp's ``r2_mf_tx`` holding R2 ``signal`` (1..15),
+    forward for "mfr2_fwd", backward for "mfr2_bwd"."""
+    ffi, lib = _require()
+    if kind not in ("mfr2_fwd", "mfr2_bwd") or not 1 <= signal <= 15:
+        raise ValueError(f"{kind} signal {signal!r}: an R2 kind and a signal 1..15")
+    out = np.zeros(nsamples, np.int16)
+    n = lib.lgsd_r2_mf_tx(int(kind == "mfr2_fwd"), MF_CODES[kind][signal - 1].encode(),
+                          ffi.cast("int16_t *", ffi.from_buffer(out)), nsamples)
+    if n != nsamples:
+        raise RuntimeError("spandsp's r2_mf_tx refused the signal")
+    return out
+
+
+def bell_mf_tx(signals) -> np.ndarray:
+    """spandsp's ``bell_mf_tx`` signal (int16) for R1 ``signals`` (numbers
+    1..15): 68 ms tones (KP 100 ms), each followed by 68 ms of silence."""
+    ffi, lib = _require()
+    codes = "".join(MF_CODES["mfr1"][s - 1] for s in signals)
+    room = 8000 * (len(codes) + 1) // 5
+    out = np.zeros(room, np.int16)
+    n = lib.lgsd_bell_mf_tx(codes.encode(), ffi.cast("int16_t *", ffi.from_buffer(out)), room)
+    if n < 0:
+        raise RuntimeError("spandsp's bell_mf_tx refused the signals")
     return out[:n]

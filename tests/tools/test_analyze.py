@@ -311,3 +311,42 @@ def test_caller_id_table_with_digits(tmp_path, capsys):
 def test_no_caller_id_in_a_dtmf_recording(capsys):
     status, out, _ = run_main(capsys, "analyze", "--detect", "callerid", FIXTURE_FILES[0])
     assert status == 0 and "  caller ID: (none)" in out.splitlines()
+
+
+# --- MF register signals -------------------------------------------------------------------
+
+def mf_recording(path):
+    """R1 KP 1 2 ST, then R2 forward 1 15 and backward 3 (NumPy-made); the truth per kind."""
+    from tests.dsp import mf_signals
+
+    truth, parts = {}, []
+    for kind, numbers, on in (("mfr1", (13, 1, 2, 15), 68), ("mfr2_fwd", (1, 15), 150), ("mfr2_bwd", (3,), 150)):
+        tape = mf_signals.tape_for(kind, "analyze")
+        for number in numbers:
+            tape.signal(number, mf_signals.ms(100 if number == 13 else on)).silence(mf_signals.ms(68))
+        offset = sum(len(p) for p in parts)
+        truth[kind] = [(mf_signals.name(kind, b.signal), (offset + b.start) / 8000, (offset + b.end) / 8000)
+                       for b in tape.bursts]
+        parts.append(tape.samples())
+    write_pcm16(path, mf_signals.quantize(np.concatenate(parts))[:, np.newaxis], 8000)
+    return truth
+
+
+def test_mf_signals_in_the_prediction_record(tmp_path, capsys):
+    truth = mf_recording(tmp_path / "mf.wav")
+    status, out, err = run_main(capsys, "analyze", "--json", "--detect", "mfr1,mfr2_fwd,mfr2_bwd", tmp_path / "mf.wav")
+    assert (status, err) == (0, "")
+    [record] = json_lines(out)
+    assert "digits" not in record
+    for kind, signals in truth.items():
+        assert [s["signal"] for s in record[kind]] == [name for name, _, _ in signals], kind
+        for got, (_, start, end) in zip(record[kind], signals):
+            assert got["start"] == pytest.approx(start, abs=TIME_TOLERANCE_S)
+            assert got["end"] == pytest.approx(end, abs=TIME_TOLERANCE_S)
+
+
+def test_mf_signals_in_the_table(tmp_path, capsys):
+    mf_recording(tmp_path / "mf.wav")
+    status, out, _ = run_main(capsys, "analyze", "--detect", "mfr2_fwd,mfr1", tmp_path / "mf.wav")
+    assert status == 0
+    assert "  mfr2_fwd: 1 15\n" in out and "  mfr1: KP 1 2 ST\n" in out and "mfr2_bwd" not in out
