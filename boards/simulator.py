@@ -80,9 +80,11 @@ def start(kind: str, state: Path, trust: list | tuple = (), seed: int | None = N
     ``line``: more options of the simulator for its line model (e.g. ``["--fault", "los@span1"]``).
     LinkError (with what the executable said) when it does not come up. Blocks until the board
     listens; with a ``network`` served by this thread's event loop, call it from another thread
-    (``asyncio.to_thread``): the board says HELLO first."""
+    (``asyncio.to_thread``): the board says HELLO first. The board belongs to this process: it
+    ends when this process does, however that comes (``--exit-with-parent``)."""
     # stderr to a file, not a pipe: nobody reads a pipe while the board runs, and a full one would stall it.
-    cmd = [*command(kind, state, "tcp://127.0.0.1:0", trust, seed, network=network, clock=clock), *line]
+    cmd = [*command(kind, state, "tcp://127.0.0.1:0", trust, seed, network=network, clock=clock),
+           "--exit-with-parent", *line]
     with open(state / "simulator.log", "ab") as log:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, text=True)
     # The first line says where it listens; a failed start closes stdout at once, so this does not hang.

@@ -112,6 +112,8 @@ def add_parser(subcommands) -> None:
                    help="board time advances only while the board waits for the host, without sleeping")
     p.add_argument("--hold-clock", action="store_true",
                    help="with --virtual-clock: time stands at 0 until a host grants some (SIM_ADVANCE)")
+    p.add_argument("--exit-with-parent", action="store_true",
+                   help="end when the process that started this one ends (a daemon or a test that owns it)")
     p.add_argument("--network", metavar="URL",
                    help="the simulated telephone network behind the lines: unix:PATH or tcp://127.0.0.1:PORT")
     p.add_argument("--target", choices=["native", "cortex-m"], default="native",
@@ -174,7 +176,9 @@ def run(args) -> int:
         if args.hold_clock and not args.virtual_clock:
             raise UsageError("--hold-clock holds a virtual clock: give --virtual-clock too")
         if args.virtual_clock:
-            cmd += ["--virtual-clock"] + (["--hold-clock"] if args.hold_clock else [])
+            cmd += ["--virtual-clock"]
+        if args.exit_with_parent:
+            cmd += ["--exit-with-parent"] + (["--hold-clock"] if args.hold_clock else [])
         if args.network:
             if not (args.network.startswith("unix:") or args.network.startswith("tcp://")):
                 raise UsageError(f"--network {args.network}: want unix:PATH or tcp://127.0.0.1:PORT")
@@ -208,7 +212,7 @@ def _run_modem(args) -> int:
                              "directory says what numbers do")
         line = NetworkLine(args.network, serial=line_serial(args.seed or 0), country=args.country or "us",
                            on_event=sim_modem.log_to_stderr)
-        return sim_modem.serve(args.listen, line)
+        return sim_modem.serve(args.listen, line, exit_with_parent=args.exit_with_parent)
     # Without numbers of its own, the line knows the default directory (201 busy, 202 answers ...).
     script = sim_line.LineScript(numbers={} if args.number or args.script else dict(sim_line.DEFAULT_NUMBERS))
     if args.country:
@@ -225,7 +229,7 @@ def _run_modem(args) -> int:
             raise UsageError(f"--script {args.script}: no such file")
         script = sim_line.parse_script(Path(args.script).read_text(), source=args.script, base=script)
     line = sim_line.ScriptedLine(script, epoch=time.time(), on_event=sim_modem.log_to_stderr)
-    return sim_modem.serve(args.listen, line)
+    return sim_modem.serve(args.listen, line, exit_with_parent=args.exit_with_parent)
 
 
 def _serve(proc: subprocess.Popen) -> int:

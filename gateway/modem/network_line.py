@@ -212,7 +212,7 @@ class NetworkLine:
 
 def command(network: str, *, country: str, seed: int) -> list[str]:
     return [sys.executable, "-m", "gateway.tools.cli", "sim", "modem", "--listen", "pty", "--network", network,
-            "--country", country, "--seed", str(seed)]
+            "--country", country, "--seed", str(seed), "--exit-with-parent"]
 
 
 def start_process(network: str, log_path: Path, *, country: str = "us", seed: int = 0

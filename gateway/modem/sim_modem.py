@@ -848,8 +848,9 @@ class PtyModemServer:
                 self._reading = False
 
 
-def serve(listen: str, line: ModemLine, *, announce=print) -> int:
-    """``linegate sim modem``: serve a simulated modem until interrupted (SIGTERM ends it cleanly)."""
+def serve(listen: str, line: ModemLine, *, announce=print, exit_with_parent: bool = False) -> int:
+    """``linegate sim modem``: serve a simulated modem until interrupted (SIGTERM ends it cleanly;
+    with ``exit_with_parent``, so does the end of the process that started it)."""
     if listen != "pty":
         raise UsageError(f"--listen {listen}: a simulated modem listens on pty (a pseudo-terminal)")
 
@@ -868,11 +869,22 @@ def serve(listen: str, line: ModemLine, *, announce=print) -> int:
         except asyncio.CancelledError:
             return
         announce(f"listening on {server.url}", flush=True)
+        watcher = None
+        if exit_with_parent:
+            owner = os.getppid()
+
+            async def watch_owner():
+                while os.getppid() == owner:
+                    await asyncio.sleep(0.5)
+                task.cancel()                   # orphaned: whoever owned us is gone
+            watcher = loop.create_task(watch_owner())
         try:
             await server.run()
         except asyncio.CancelledError:
             pass
         finally:
+            if watcher is not None:
+                watcher.cancel()
             server.close()
             if close is not None:
                 await close()

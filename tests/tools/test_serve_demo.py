@@ -91,3 +91,19 @@ def test_demo_runs_the_scenario_and_every_call_ends_as_the_directory_says(tmp_pa
     summary = [line for line in done.stdout.splitlines() if line.startswith(("ok ", "BAD"))]
     assert len(summary) == 5 and all(line.startswith("ok ") for line in summary), done.stdout
     assert "call.offered" in done.stdout and "ani=2125559001" in done.stdout
+
+
+def test_simulated_boards_end_with_a_daemon_killed_with_sigkill(tmp_path):
+    proc, sock, db = serve(tmp_path, "--virtual-clock")
+    import glob
+    # The simulators are started from worker threads: each thread's children are its own.
+    children = [int(pid) for path in glob.glob(f"/proc/{proc.pid}/task/*/children")
+                for pid in open(path).read().split()]
+    assert len(children) == 2                                  # the fxo4 and fxs4 simulators
+    proc.kill()
+    proc.communicate()
+    end = time.monotonic() + 10
+    while time.monotonic() < end and any(os.path.exists(f"/proc/{pid}") for pid in children):
+        time.sleep(0.05)
+    assert not [pid for pid in children if os.path.exists(f"/proc/{pid}")
+                and open(f"/proc/{pid}/stat").read().split()[2] != "Z"]

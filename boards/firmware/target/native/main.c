@@ -132,8 +132,14 @@ int lg_hal_flash_write_page(uint32_t addr, const uint8_t data[LG_PAGE_SIZE])
 }
 
 /* ---- HAL: host link (one TCP client at a time; bytes are dropped while none is attached) ---- */
+/* --exit-with-parent: the process that started us (a daemon, a test) owns us; when it is
+ * gone (killed with -9, nobody to stop us) we go too instead of running on orphaned. */
+static pid_t owner_pid = -1;
+
 size_t lg_hal_link_recv(uint8_t *buf, size_t max, uint32_t wait_ms)
 {
+    if (owner_pid > 0 && getppid() != owner_pid)
+        exit(0);
     struct pollfd p = {conn_fd >= 0 ? conn_fd : listen_fd, POLLIN, 0};
     if (virtual_clock && conn_fd >= 0) {
         if (poll(&p, 1, 0) <= 0) {
@@ -612,7 +618,7 @@ static void usage(void)
             "usage: %s --kind e1x2|fxo4|fxs4 --state DIR --listen tcp://HOST:PORT|pty [--trust KEY.pub]...\n"
             "          [--factory-image FILE] [--seed N] [--hw-revision N] [--power-cut-after-writes N]\n"
             "          [--fault WHAT@UNIT[:FROM[-UNTIL]]]... [--script FILE] [--virtual-clock [--hold-clock]]\n"
-            "          [--network unix:PATH|tcp://HOST:PORT [--network-timeout MS]] [--dump-config]\n"
+            "          [--network unix:PATH|tcp://HOST:PORT [--network-timeout MS]] [--dump-config] [--exit-with-parent]\n"
             "       %s --selftest-{decode,line-decode,encode,check,sha256,sha512,ed25519} ...\n",
             prog, prog);
     exit(EXIT_BAD_INPUT);
@@ -636,6 +642,10 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--exit-with-parent")) {
+            owner_pid = getppid();
+            continue;
+        }
         if (!strcmp(a, "--stay-in-bootloader")) {
             stay = 1;
             continue;
