@@ -195,7 +195,8 @@ def _verdict(info) -> tuple[str, bool]:
     expect = info["expect"]
     if expect == "answered":
         ani = info.get("ani")
-        return (f"{info.get('result')}, caller {ani or 'unknown'}", info.get("result") == "answered")
+        ok = info.get("result") == "answered" and ani == CALLER[0]       # the caller ID heard on the line
+        return f"{info.get('result')}, caller {ani or 'unknown'}", ok
     if expect == "busy":
         return f"cause {end.get('cause')} ({', '.join(tones)})", end.get("cause") == 17
     if expect == "sit":

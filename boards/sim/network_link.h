@@ -24,7 +24,7 @@
 #define LG_NET_TOCK 0x54
 #define LG_NET_AUDIO 0x55
 #define LG_NET_HDLC 0x56
-#define LG_NET_REALTIME_WAIT_MS 15      /* LINESIDE.md: in real time a TOCK is awaited this long */
+#define LG_NET_REALTIME_WAIT_MS 60      /* LINESIDE.md: in real time a TOCK is awaited this long */
 #define LG_NET_SILENCE_MS 10000         /* ...and with a virtual clock, silence this long ends the link */
 
 struct lg_net_options {

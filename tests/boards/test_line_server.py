@@ -505,7 +505,7 @@ def test_a_restarted_board_says_hello_again(native, tmp_path):
 
 
 def test_in_real_time_a_late_answer_costs_its_tick_and_is_logged(native, tmp_path):
-    """Real time: the board waits 15 ms for a TOCK, then goes on with silence and the last sense,
+    """Real time: the board waits 60 ms for a TOCK, then goes on with silence and the last sense,
     skips the late TOCK when it comes, and logs the late ticks at most once a second."""
     import time
 
@@ -513,7 +513,7 @@ def test_in_real_time_a_late_answer_costs_its_tick_and_is_logged(native, tmp_pat
         def tick(self, tick):
             tock = super().tick(tick)
             if len(self.ticks) % 10 == 5:
-                time.sleep(0.04)            # blocks this event loop: the answer is 40 ms late
+                time.sleep(0.09)            # blocks this event loop: the answer is 90 ms late
             return tock
 
     net = Slow()
@@ -531,7 +531,7 @@ def test_in_real_time_a_late_answer_costs_its_tick_and_is_logged(native, tmp_pat
 
     frames = asyncio.run(main())
     late = [f.text for f in frames if isinstance(f, p.Log) and f.level == p.LogLevel.WARNING and "late" in f.text]
-    assert 1 <= len(late) <= 3 and "no TOCK within 15 ms" in late[0], late
+    assert 1 <= len(late) <= 3 and "no TOCK within 60 ms" in late[0], late
     blocks = audio_of(frames, 1)
     assert len(blocks) >= 40
     silent = [b for b in blocks if b.samples == b"\xd5" * 160]
