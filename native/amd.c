@@ -92,6 +92,25 @@
  * at after_greeting_silence_ms after the end of their words, not ~0.1 s
  * earlier than meant. Only the frame right after a speech frame chains. */
 #define END_HYST_DB 4.0f
+/* The looser human threshold (model_human_later_pct) applies once a word
+ * came after a pause of at least this many frames: a reply or a repeated
+ * "Hello?". A shorter gap is inside one utterance ("Hello? Hi,"), the same
+ * for a machine that says it before its greeting. */
+#ifndef REPLY_GAP
+#define REPLY_GAP 40
+#endif
+/* The background under the talker (a feature): the quietest 10 ms frame of
+ * the last BACKGROUND_FRAMES, against the loudest speech. Between the words
+ * of one talker in a quiet room the level falls to the room's noise; a
+ * television or other voices in the room fill those gaps. */
+#define BACKGROUND_FRAMES 50
+/* The noise floor starts at the first frame's level, but no higher than
+ * this: a call fed from its first word on (no quiet before it) must not take
+ * that word for the line's noise. Line noise is -72..-50 dBm0 and room
+ * noise -68..-48 dBm0 in the corpus (its README) and the training calls
+ * (tools/amd_training/generate.py); the gateway takes a block quieter than
+ * -45 dBm0 for the line's quiet too (gateway/media.py, QUIET_DBM0). */
+#define FLOOR_START_DBM0 (-45.0f)
 #ifndef GATE_LOGIT
 #define GATE_LOGIT 1.4f
 #endif
@@ -358,6 +377,13 @@ static void features(const lg_amd_state *st, float f[LG_AMD_FEATURES])
     f[15] = st->e_hist[t % EH] - st->top_db;
     f[16] = (float)(st->last_speech - st->phrase_start + 1) / 100.0f;
     f[17] = (float)st->prev_gap / 100.0f;
+    int64_t span = t + 1 < BACKGROUND_FRAMES ? t + 1 : BACKGROUND_FRAMES;
+    float quietest = st->e_hist[t % EH];
+    for (int64_t k = 1; k < span; k++) {
+        float v = st->e_hist[(t - k) % EH];
+        quietest = v < quietest ? v : quietest;
+    }
+    f[18] = quietest - st->top_db;
 }
 
 /* The trees' sum: log-odds that the call is a machine. */
@@ -445,7 +471,9 @@ __attribute__((noinline)) static void frame_done(const lg_amd_desc *d, lg_amd_st
     st->ew_hist[t % EH] = ew;
 
     /* Noise floor: a running minimum that rises slowly. */
-    if (t == 0 || e < st->floor_db)
+    if (t == 0)
+        st->floor_db = e < FLOOR_START_DBM0 ? e : FLOOR_START_DBM0;
+    else if (e < st->floor_db)
         st->floor_db = e;
     else
         st->floor_db += d->floor_rise;
@@ -555,6 +583,8 @@ __attribute__((noinline)) static void frame_done(const lg_amd_desc *d, lg_amd_st
                     st->gap_max = (int32_t)(gap - 1);
                 if (gap > d->chatty_max_gap)
                     st->wide_gap = 1;
+                if (gap - 1 >= REPLY_GAP)
+                    st->replied = 1;
             }
             if (gap > d->phrase_gap) {
                 st->phrase_start = t;
@@ -588,8 +618,8 @@ __attribute__((noinline)) static void frame_done(const lg_amd_desc *d, lg_amd_st
         st->logit = logit;
         int64_t at = (t + 1) * FR;
         float p = 1.0f / (1.0f + expf(-logit));
-        /* After a second word, a looser threshold (see model_human_later_pct). */
-        float human_logit = st->words >= 2 ? d->human_later_logit : d->human_logit;
+        /* After a reply, a looser threshold (see model_human_later_pct, REPLY_GAP). */
+        float human_logit = st->replied ? d->human_later_logit : d->human_logit;
         if (d->model_human && logit <= human_logit && t - st->last_speech >= MODEL_HUMAN_MIN_QUIET)
             decide(st, sink, channel, LG_AMD_HUMAN, LG_AMD_REASON_HUMAN_VOICE, 1.0f - p, at);
         else if (d->model_machine && logit >= d->machine_logit)
@@ -626,6 +656,10 @@ __attribute__((noinline)) static void frame_done(const lg_amd_desc *d, lg_amd_st
                 decide(st, sink, channel, LG_AMD_MACHINE, LG_AMD_REASON_INITIAL_SILENCE, 0.6f, at);
             else if (t - st->last_speech <= d->word_gap && (d->model_human || d->model_machine) && st->logit < 0.0f)
                 decide(st, sink, channel, LG_AMD_HUMAN, LG_AMD_REASON_HUMAN_VOICE, 0.55f, at);
+            else if (t - st->last_speech > d->word_gap && (d->model_human || d->model_machine) && st->logit >= 0.0f)
+                /* In a pause, but the model leans machine: a greeting's pause (its
+                 * beep may be just ahead). */
+                decide(st, sink, channel, LG_AMD_MACHINE, LG_AMD_REASON_GREETING_VOICE, 0.55f, at);
             else if (t - st->last_speech <= d->word_gap)
                 decide(st, sink, channel, LG_AMD_MACHINE, LG_AMD_REASON_MAX_TIME_SPEAKING, 0.55f, at);
             else

@@ -353,6 +353,48 @@ def test_hello_then_silence_is_human():
     assert abs((d[4] - onset) / FS - 0.6 - 1.45) <= 0.03
 
 
+def test_a_call_fed_from_its_first_word_on_is_still_heard():
+    # No quiet before the first word (an answer known only from the voice):
+    # the noise floor must not start at the word's level, or the word and
+    # all speech at that level go unheard (before: no speech at all, then
+    # `machine` by initial silence at 5 s).
+    rng = sig.rng_for("amd-on-voice")
+    hello = burst(0.6, -20, rng)
+    x = np.concatenate([hello, np.zeros(3 * FS)]) + sig.white_noise(len(hello) + 3 * FS, -65.0, rng)
+    d = decision(detect(x, **RULES_ONLY))
+    assert (d[2], d[6]) == (lib.LG_AMD_HUMAN, lib.LG_AMD_REASON_SHORT_GREETING_THEN_SILENCE)
+    assert abs(d[4] / FS - 0.6 - 1.45) <= 0.03
+    amd = Amd()
+    amd.run(sig.quantize(x)[None, :FS])
+    feats = np.zeros((1, lib.LG_AMD_FEATURES), np.float32)
+    chk, p = np.zeros(1, np.int32), np.zeros(1, np.float32)
+    lib.lg_amd_features(amd.desc, amd.bank, amd.states, ffi.from_buffer("float[]", feats),
+                        ffi.from_buffer("int32_t[]", chk), ffi.from_buffer("float[]", p))
+    assert feats[0, 9] == 0.0       # speech from the first frame
+    assert feats[0, 10] >= 30.0     # the loudest speech over the floor (the line's noise, not the word)
+
+
+def test_background_feature_hears_a_room_that_fills_the_pauses():
+    # Feature 18: the quietest frame of the last 0.5 s against the loudest
+    # speech; a quiet room's pauses fall to its noise, a television under
+    # the talker fills them.
+    rng = sig.rng_for("amd-background")
+    words = np.concatenate([burst(0.4, -20, rng), np.zeros(int(0.3 * FS)), burst(0.4, -20, rng)])
+    quiet = words + sig.white_noise(len(words), -65.0, rng)
+    tv = words + burst(len(words) / FS, -32, rng)
+    out = []
+    for x in (quiet, tv):
+        x = np.concatenate([sig.white_noise(int(0.5 * FS), -65.0, rng), x])
+        amd = Amd(**RULES_ONLY)
+        amd.run(sig.quantize(x)[None, :])
+        feats = np.zeros((1, lib.LG_AMD_FEATURES), np.float32)
+        chk, p = np.zeros(1, np.int32), np.zeros(1, np.float32)
+        lib.lg_amd_features(amd.desc, amd.bank, amd.states, ffi.from_buffer("float[]", feats),
+                            ffi.from_buffer("int32_t[]", chk), ffi.from_buffer("float[]", p))
+        out.append(feats[0, 18])
+    assert out[0] <= -35.0 and -20.0 >= out[1] >= -25.0
+
+
 def test_long_speech_is_machine():
     rng = sig.rng_for("amd-long")
     x, onset = silence_then(burst(4.0, -20, rng), 0.5, 1.0, rng)

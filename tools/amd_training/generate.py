@@ -209,15 +209,34 @@ class Voice:
 
     def greeting(self, rng, seconds: float) -> np.ndarray:
         """Continuous speech of about `seconds`: prompts or sentences with short pauses."""
+        # A greeting pieced together (a voicemail system's "The person at
+        # extension ... is unavailable", a message read phrase by phrase):
+        # short pieces with pauses between them, each pause like a person's.
+        pieced = rng.random() < PIECED_SHARE
         parts, total = [], 0.0
         while total < seconds:
             if self.kind == "asterisk":
-                x = self.long[rng.integers(len(self.long))]
+                if pieced and rng.random() < 0.6:
+                    pieces = [self.short[rng.integers(len(self.short))]]
+                else:
+                    pieces = [self.long[rng.integers(len(self.long))]]
             else:
-                x = self._say(str(rng.choice(GREETING_TEXT[self.lang])), rng)
-            parts.append(x)
-            total += len(x) / FS + 0.2
-        y = join(parts, rng, 0.05, 0.35)
+                text = str(rng.choice(GREETING_TEXT[self.lang]))
+                if pieced:
+                    words, pieces = text.split(), []
+                    while words:
+                        k = int(rng.integers(1, 4))
+                        pieces.append(self._say(" ".join(words[:k]), rng))
+                        words = words[k:]
+                else:
+                    pieces = [self._say(text, rng)]
+            parts += pieces
+            total += sum(len(x) / FS + 0.2 for x in pieces)
+        # Pauses between sentences: a message read or pieced together from
+        # prompts breathes between its sentences, up to ~0.7 s (shorter
+        # pauses only made the model take any pause of 0.4 s after long
+        # speech for a person's).
+        y = join(parts, rng, 0.05, 0.7)
         # Cut at a quiet frame near the wanted length (a message ends with a word).
         n = int(seconds * FS)
         if len(y) > n:
@@ -225,6 +244,10 @@ class Voice:
             lo, hi = n, min(len(y), n + 2 * FS)
             y = y[:lo + int(np.argmin(e[lo:hi]))] if hi > lo else y[:n]
         return trim(y)
+
+
+# Share of greetings pieced together from short pieces (Voice.greeting).
+PIECED_SHARE = 0.4
 
 
 def join(parts, rng, gap_lo: float, gap_hi: float) -> np.ndarray:
@@ -429,9 +452,51 @@ def line(y: np.ndarray, rng) -> np.ndarray:
     return x
 
 
-def make_calls(count: int, seed: int) -> list[Call]:
+# Share of calls heard from the far end's first sound on, with no quiet
+# before it: an analog line answered without a polarity reversal is only
+# known to be answered from the voice itself (gateway/media.py, AMD_DELAY).
+ON_VOICE_SHARE = 0.0
+
+
+def first_sound(call: Call) -> float | None:
+    """When the far end is first heard (s): a person's first word; for a
+    machine the first 10 ms frame 15 dB over the quiet that opens the call
+    (music or speech). None for a call with nothing before its beep."""
+    if call.cls == "human":
+        return call.utterances[0][0] if call.utterances else None
+    x = call.audio.astype(np.float64)
+    n = len(x) // 80
+    level = 10 * np.log10(np.mean(x[:n * 80].reshape(n, 80) ** 2, axis=1) + 1e-3)
+    loud = np.nonzero(level > np.median(level[:10]) + 15)[0]
+    onset = loud[0] * 80 / FS if len(loud) else None
+    if onset is None or (call.beep_start is not None and onset >= call.beep_start - 0.05):
+        return None
+    return float(onset)
+
+
+def on_voice(call: Call, rng: np.random.Generator) -> Call:
+    """The call cut to start 0-30 ms before its first sound (times shifted)."""
+    onset = first_sound(call)
+    if onset is None:
+        return call
+    cut = max(0.0, onset - rng.uniform(0.0, 0.03))
+    a = int(cut * FS)
+    return Call(call.audio[a:], call.cls, call.scenario, call.voice,
+                [(s - a / FS, e - a / FS) for s, e in call.utterances],
+                None if call.beep_start is None else call.beep_start - a / FS,
+                None if call.beep_end is None else call.beep_end - a / FS)
+
+
+def with_on_voice(calls: list[Call], seed: int, share: float = ON_VOICE_SHARE) -> list[Call]:
+    """`share` of the calls (chosen by their own random stream, so that the
+    calls themselves stay those of the seed) heard from their first sound on."""
+    rng = np.random.default_rng([seed, 1])
+    return [on_voice(c, rng) if rng.random() < share else c for c in calls]
+
+
+def make_calls(count: int, seed: int, on_voice_share: float = ON_VOICE_SHARE) -> list[Call]:
     rng = np.random.default_rng(seed)
-    return [make_call(rng) for _ in range(count)]
+    return with_on_voice([make_call(rng) for _ in range(count)], seed, on_voice_share)
 
 
 def main(argv=None):

@@ -44,7 +44,7 @@ FRAME = lib.LG_AMD_FRAME
 NF = lib.LG_AMD_FEATURES
 FEATURES = ["since_onset_s", "quiet_s", "words", "first_word_s", "last_word_s", "longest_word_s", "talk_share",
             "mean_gap_s", "max_gap_s", "onset_s", "snr_db", "pre_speech_db", "valley_share", "level_jitter_db",
-            "voiced_share", "level_now_db", "phrase_s", "prev_gap_s"]
+            "voiced_share", "level_now_db", "phrase_s", "prev_gap_s", "background_db"]
 assert len(FEATURES) == NF
 MAX_CHECK_S = 10.0   # checkpoints later than this are not used for training
 BATCH = 256
@@ -83,6 +83,14 @@ def run_unit(calls, params: dict | None = None, features: bool = True):
         beeps = [None] * ch
         checks = [[] for _ in range(ch)]
         ends = [len(c.audio) for c in group]
+        # Whether the unit heard speech by a call's end (what its flush there
+        # decides on), read in the frame that holds the call's last sample.
+        last_frame = defaultdict(list)
+        for c, end in enumerate(ends):
+            last_frame[(end - 1) // FRAME * FRAME].append(c)
+        heard = [False] * ch
+        pm = np.zeros(ch, np.float32)
+        pmp = ffi.from_buffer("float[]", pm)
         for f0 in range(0, n, FRAME):
             blk = np.ascontiguousarray(x[:, f0:f0 + FRAME])
             r = lib.lg_amd_feed(d, bank, lanes, st, ffi.from_buffer(blk), lib.LG_ENC_S16, FRAME, FRAME, ev, room)
@@ -92,6 +100,10 @@ def run_unit(calls, params: dict | None = None, features: bool = True):
                     decisions[e.channel] = (e.value, e.reason, e.start / FS)
                 elif e.kind == lib.LG_EVENT_BEEP and e.flags == lib.LG_EVENT_BEGIN and beeps[e.channel] is None:
                     beeps[e.channel] = e.start / FS
+            if f0 in last_frame:
+                lib.lg_amd_features(d, bank, st, fp, cp, pmp)
+                for c in last_frame[f0]:
+                    heard[c] = bool(pm[c] >= 0.0)
             if not features or f0 / FS > MAX_CHECK_S:
                 continue
             lib.lg_amd_features(d, bank, st, fp, cp, ffi.NULL)
@@ -104,7 +116,7 @@ def run_unit(calls, params: dict | None = None, features: bool = True):
             if decisions[c] is not None and decisions[c][2] * FS > ends[c]:
                 decisions[c] = None
             if decisions[c] is None:
-                decisions[c] = (lib.LG_AMD_HUMAN if checks[c] else lib.LG_AMD_NOTSURE, lib.LG_AMD_REASON_END_OF_AUDIO,
+                decisions[c] = (lib.LG_AMD_HUMAN if heard[c] else lib.LG_AMD_NOTSURE, lib.LG_AMD_REASON_END_OF_AUDIO,
                                 ends[c] / FS)
         out += [(decisions[c], beeps[c], checks[c]) for c in range(ch)]
     return out
