@@ -8,7 +8,7 @@ codes into exceptions (``check``).
 from gateway.errors import NativeError, UsageError
 
 # Must equal LG_ABI_VERSION in native/lg_common.h; bump both together.
-ABI_VERSION = 11
+ABI_VERSION = 12
 
 _REBUILD = "rebuild it with `pip install .` (or `python setup.py build_ext --inplace` in a checkout)"
 

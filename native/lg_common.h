@@ -15,7 +15,7 @@
 /* cdef-begin */
 /* Bump whenever a struct or a function signature of the cdef changes: the
  * Python binding refuses to run against a library built from other headers. */
-#define LG_ABI_VERSION 11
+#define LG_ABI_VERSION 12
 
 #define LG_OK 0
 #define LG_E_ARG -1      /* the caller passed an impossible argument */
