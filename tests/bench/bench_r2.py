@@ -20,7 +20,6 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from gateway.r2 import variants  # noqa: E402
-from tests.interop import mf_audio  # noqa: E402
 from tests.interop.openr2_peer import build_peer, missing  # noqa: E402
 from tests.interop.scenario import (linegate_calls_linegate, linegate_calls_openr2,  # noqa: E402
                                     openr2_calls_linegate, openr2_calls_openr2)
@@ -34,9 +33,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     names = [v.strip().upper() for v in args.variants.split(",") if v.strip()]
     reason = missing()
-    receiver = "native mfr2" if mf_audio.native_available() else "the tests' stand-in Goertzel"
     print(f"R2 seize to offer, {len(args.dnis)}-digit number, {len(args.ani)}-digit caller; "
-          f"Linegate's MF receiver: {receiver}")
+          f"Linegate's MF receiver: the native mfr2 detectors")
     print(f"{'variant':8} {'openr2->openr2':>15} {'Linegate->openr2':>17} {'openr2->Linegate':>17} "
           f"{'Linegate->Linegate':>19}")
     with tempfile.TemporaryDirectory() as tmp:

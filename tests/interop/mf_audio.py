@@ -3,10 +3,8 @@
 A-law blocks, so that openr2 hears real tones and Linegate hears openr2's.
 
 Sending uses the C core's tone generator (gateway.dsp.tone). Receiving uses
-the native ``mfr2_fwd`` / ``mfr2_bwd`` detectors of ``DetectorBank`` when the
-build has them, and otherwise ``StandInReceiver``: THIS TEST'S OWN numpy
-Goertzel, a stand-in until the native MF R2 detector is on main (the lead
-swaps it in: ``make_receiver`` is the one place that chooses).
+the native ``mfr2_fwd`` / ``mfr2_bwd`` detectors of ``DetectorBank``
+(``make_receiver``), the ones the gateway runs.
 
 Q.441 / Q.451: a signal is two of six frequencies f0..f5; forward
 (caller's) signals use 1380..1980 Hz, backward ones 1140..540 Hz, 120 Hz
@@ -60,44 +58,8 @@ class MfTransmitter:
         return self._tone.generate(BLOCK)
 
 
-class StandInReceiver:
-    """STAND-IN, the test's own: a Goertzel MF R2 receiver over 20 ms blocks, for these tests
-    only, until the native mfr2 detectors are merged. Reports ("began", n) when a block holds
-    a clean pair of the direction's frequencies and ("ended", n) at the first block without it."""
-
-    # A tone's DFT magnitude over a block is amplitude * N / 2; 0 dBm0 is a peak of
-    # 32767 * 10**(-3.14 / 20) (gateway.dsp.tone). Accept pairs down to -30 dBm0 each.
-    MIN_AMPLITUDE = 32767 * 10 ** (-3.14 / 20) * 10 ** (-30 / 20)
-
-    def __init__(self, forward: bool):
-        hz = np.array(FORWARD_HZ if forward else BACKWARD_HZ, dtype=float)
-        n = np.arange(BLOCK)
-        self._basis = np.exp(-2j * np.pi * np.outer(hz, n) / 8000)
-        self.current: int | None = None
-
-    def feed(self, samples: np.ndarray) -> list[tuple[str, int]]:
-        x = samples.astype(float)
-        power = np.abs(self._basis @ x) ** 2
-        order = np.argsort(power)[::-1]
-        p1, p2, p3 = power[order[:3]]
-        energy = float(x @ x)
-        floor = (self.MIN_AMPLITUDE * BLOCK / 2) ** 2
-        found = None
-        if p2 >= floor and p3 * 10 < p2 and p1 < p2 * 10 ** 0.7 and energy > 0 \
-                and 2 * (p1 + p2) / BLOCK >= 0.7 * energy:
-            found = SIGNALS[tuple(sorted((int(order[0]), int(order[1]))))]
-        events = []
-        if found != self.current:
-            if self.current is not None:
-                events.append(("ended", self.current))
-            if found is not None:
-                events.append(("began", found))
-            self.current = found
-        return events
-
-
 class NativeReceiver:
-    """The native mfr2 detector through DetectorBank (once the build has it)."""
+    """The native mfr2 detector through DetectorBank: ("began", n) and ("ended", n)."""
 
     def __init__(self, forward: bool):
         self.kind = "mfr2_fwd" if forward else "mfr2_bwd"
@@ -111,13 +73,9 @@ class NativeReceiver:
         return out
 
 
-def native_available() -> bool:
-    return "mfr2_fwd" in detector_bank.DETECTORS
-
-
 def make_receiver(forward: bool):
     """The one place that picks the MF receiver."""
-    return NativeReceiver(forward) if native_available() else StandInReceiver(forward)
+    return NativeReceiver(forward)
 
 
 def encode(samples: np.ndarray) -> bytes:

@@ -1,6 +1,6 @@
 """The interop tests' MF sound: every R2 signal in both directions is sent by the C core's
-tone generator, passes A-law, and is heard as itself by the receiver the tests use (the
-stand-in until the native one exists), begun and ended; the other direction hears nothing."""
+tone generator, passes A-law, and is heard as itself by the native receiver, begun and ended;
+the other direction hears nothing."""
 
 import numpy as np
 import pytest

@@ -16,7 +16,6 @@ Where openr2 1.3.3 reads its own tables in ways a caller must respect, the tests
 import pytest
 
 from gateway.r2 import R2Channel, variants
-from tests.interop import mf_audio
 from tests.interop.bench import Bench, LinegateEndpoint, OpenR2Endpoint
 from tests.interop.openr2_peer import OpenR2Peer
 from tests.interop.scenario import (linegate_calls_linegate, linegate_calls_openr2, openr2_calls_linegate,
@@ -103,8 +102,7 @@ def test_setup_time_seize_to_offer_in_itu(r2_peer):
     out = linegate_calls_openr2(r2_peer, "ITU", "4000", ANI).setup_s
     into = openr2_calls_linegate(r2_peer, "ITU", "4000", ANI).setup_s
     ours = linegate_calls_linegate("ITU", "4000", ANI) / 1000
-    receiver = "native" if mf_audio.native_available() else "stand-in"
-    print(f"\nR2 set-up, seize to offer (ITU, 4+7 digits, MF receiver {receiver}): "
+    print("\nR2 set-up, seize to offer (ITU, 4+7 digits, the native MF receiver): "
           f"openr2->openr2 {openr2:.2f} s, Linegate->openr2 {out:.2f} s, openr2->Linegate {into:.2f} s, "
           f"Linegate->Linegate {ours:.2f} s")
     for seconds in (openr2, out, into, ours):
